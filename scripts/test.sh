@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The test command (npm test, .ci/run): set-up, then type check, lint, format check, vitest and the Deno
+# suite. Every step runs even when an earlier one failed; the last line is `N passed, N failed` (tests
+# from vitest and Deno, plus one failure for each check or runner that failed without failing a test),
+# and the exit code is non-zero if anything failed.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+RESULTS=test-results
+mkdir -p "$RESULTS"
+
+passed=0
+failed=0
+skipped=0
+steps=()
+
+note() { printf '\n== %s\n' "$*"; }
+summary() {
+  printf '\n'
+  for s in "${steps[@]}"; do printf 'test: %s\n' "$s"; done
+  if ((skipped)); then
+    printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+  else
+    printf '%d passed, %d failed\n' "$passed" "$failed"
+  fi
+}
+
+# --- set-up (fatal: nothing below means anything without it) -----------------------------------------
+note "setup: bash scripts/setup.sh"
+if ! bash scripts/setup.sh; then
+  steps+=("setup FAILED")
+  failed=$((failed + 1))
+  summary
+  exit 1
+fi
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+# --- checks: each counts as one failure when it fails --------------------------------------------------
+check() {
+  local name=$1
+  shift
+  note "$name: $*"
+  local t0=$SECONDS
+  if "$@"; then
+    steps+=("$name ok ($((SECONDS - t0))s)")
+  else
+    steps+=("$name FAILED ($((SECONDS - t0))s)")
+    failed=$((failed + 1))
+  fi
+}
+check typecheck npx tsc --noEmit
+check eslint npx eslint .
+check prettier npx prettier --check .
+
+# --- vitest --------------------------------------------------------------------------------------------
+vitest_json="$RESULTS/vitest.json"
+rm -f "$vitest_json"
+note "vitest: npx vitest run"
+t0=$SECONDS
+npx vitest run --reporter=default --reporter=json --outputFile.json="$vitest_json"
+vitest_rc=$?
+# Prints "passed failed skipped"; a run that exits non-zero without any failure counted (an unhandled
+# error, a crash before the report) counts as one failure.
+counts=$(
+  node -e '
+    const fs = require("node:fs");
+    const [file, rc] = [process.argv[1], Number(process.argv[2])];
+    let p = 0, f = 0, s = 0;
+    try {
+      const r = JSON.parse(fs.readFileSync(file, "utf8"));
+      p = r.numPassedTests ?? 0;
+      s = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+      // A file that failed without a failed test (it did not load, a hook threw) counts as one failure.
+      const brokenFiles = (r.testResults ?? []).filter(
+        (t) => t.status === "failed" && !(t.assertionResults ?? []).some((a) => a.status === "failed"),
+      ).length;
+      f = (r.numFailedTests ?? 0) + brokenFiles;
+      if (f === 0 && r.success === false) f = 1;
+    } catch {}
+    if (rc !== 0 && f === 0) f = 1;
+    console.log(p, f, s);
+  ' "$vitest_json" "$vitest_rc"
+) || counts="0 1 0"
+read -r vp vf vs <<<"$counts"
+passed=$((passed + vp))
+failed=$((failed + vf))
+skipped=$((skipped + vs))
+steps+=("vitest: $vp passed, $vf failed, $vs skipped, exit $vitest_rc ($((SECONDS - t0))s)")
+
+# --- Deno suite ----------------------------------------------------------------------------------------
+if [[ -d test/deno && -n "$(find test/deno -type f -print -quit)" ]]; then
+  deno_log="$RESULTS/deno.log"
+  note "deno: npx deno test -A --node-modules-dir=manual test/deno/"
+  t0=$SECONDS
+  NO_COLOR=1 npx deno test -A --node-modules-dir=manual test/deno/ 2>&1 | tee "$deno_log"
+  deno_rc=${PIPESTATUS[0]}
+  # Deno's closing line: "ok | 3 passed (2 steps) | 0 failed | 1 ignored (1s)" or "FAILED | ...".
+  line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$deno_log" | tail -n 1)
+  dp=$(sed -nE 's/^[A-Za-z]+ \| ([0-9]+) passed.*/\1/p' <<<"$line")
+  df=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$line")
+  di=$(sed -nE 's/.*\| ([0-9]+) ignored.*/\1/p' <<<"$line")
+  dp=${dp:-0} df=${df:-0} di=${di:-0}
+  if ((deno_rc != 0 && df == 0)); then df=1; fi
+  passed=$((passed + dp))
+  failed=$((failed + df))
+  skipped=$((skipped + di))
+  steps+=("deno: $dp passed, $df failed, $di ignored, exit $deno_rc ($((SECONDS - t0))s)")
+else
+  steps+=("deno: no files in test/deno (not run)")
+fi
+
+summary
+((failed == 0))

@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// Shared set-up for the suites that need a Temporal server or runsc (written by the test owners); it is
+// wired in as soon as the file exists.
+const globalSetup = 'test/helpers/global-setup.ts';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, 'test/deno/**'],
+    // Temporal's native bridge crashes in worker threads (sdk-typescript #876): keep every file in a forked
+    // process.
+    pool: 'forks',
+    // One test file at a time: the integration files each drive a Temporal worker and runsc sandboxes, and
+    // two of them side by side on a 2-core machine turn into timeouts. The unit files are small enough that
+    // running them one by one costs seconds. (If that grows, split them into `projects` with
+    // `sequence.groupOrder` and give only the unit project `maxWorkers: 2`.)
+    fileParallelism: false,
+    maxWorkers: 1,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 60_000,
+    globalSetup: existsSync(globalSetup) ? [globalSetup] : [],
+  },
+});
