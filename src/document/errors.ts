@@ -1,0 +1,16 @@
+/** One problem in a cell document: where (JSON path) and which rule it breaks. */
+export interface DocumentProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A document that cannot run. Lists every problem, never a stack trace for the user. */
+export class CellDocumentError extends Error {
+  override readonly name = 'CellDocumentError';
+  readonly problems: readonly DocumentProblem[];
+
+  constructor(problems: readonly DocumentProblem[]) {
+    super(`invalid cell document:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+    this.problems = problems;
+  }
+}
