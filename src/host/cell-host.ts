@@ -1,0 +1,447 @@
+// One host's cells: prepare a bundle, start its supervisor, wait for the recorded outcome,
+// kill on a deadline or request, remove everything. Every step is idempotent and keyed by
+// the sandbox id, so a restarted process re-attaches instead of launching twice.
+import { mkdir, readFile, readdir, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateBundleConfig, isAllowedHostPath, serializeBundleConfig } from '../bundle/config.ts';
+import { BundleConfigError } from '../bundle/errors.ts';
+import { sandboxIdFor } from '../bundle/ids.ts';
+import { outcomeOf, type CellOutcome, type KillReason, type KillRecord } from '../cell/outcome.ts';
+import type { CellDocument } from '../document/schema.ts';
+import { EMPTY_OUTPUT, type OutputTail } from '../cell/output.ts';
+import { resolveRootfs } from '../rootfs/index.ts';
+import { createRunscDriver, type RunscDriver, type RunscPlatform } from '../runsc/driver.ts';
+import { UnsupportedPlatformError } from '../runsc/errors.ts';
+import { detectPlatform, runscVersion } from '../runsc/platform.ts';
+import { cellCgroupPath, detectCgroupMode, prepareCellCgroup, removeCellCgroup, type CgroupMode } from './cgroups.ts';
+import {
+  cellFile,
+  isSupervisorAlive,
+  readKill,
+  readRecord,
+  readResult,
+  readSupervisorPid,
+  readTail,
+  writeJsonAtomic,
+  type CellRecord,
+} from './cell-files.ts';
+import { HostConfigError, normalizeHostConfig, type HostConfig, type HostConfigInput } from './config.ts';
+import { spawnSupervisor } from './supervisor.ts';
+
+export interface CellHandle extends CellRecord {
+  readonly cellDir: string;
+}
+
+export interface CellExit {
+  readonly cellId: string;
+  readonly sandboxId: string;
+  readonly hostId: string;
+  readonly outcome: CellOutcome;
+  readonly startedAtMs: number;
+  readonly endedAtMs: number;
+  readonly stdout: OutputTail;
+  readonly stderr: OutputTail;
+}
+
+export type CellState = 'prepared' | 'running' | 'exited' | 'lost';
+
+export interface WaitOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Called about every `tickMs` while the cell runs (activities heartbeat here). */
+  readonly onTick?: (() => void) | undefined;
+  readonly tickMs?: number | undefined;
+}
+
+export interface KillOptions {
+  readonly reason: KillReason;
+  readonly message?: string | undefined;
+  /** SIGTERM-to-SIGKILL grace; the document's gracefulShutdownSeconds by default. */
+  readonly graceSeconds?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface CellHost {
+  readonly config: HostConfig;
+  readonly platform: RunscPlatform;
+  readonly cgroupMode: CgroupMode;
+  readonly runsc: RunscDriver;
+  sandboxIdFor(cellId: string, runKey: string): string;
+  /** Writes the bundle and the cell record. Idempotent for one (cell, run key). */
+  prepare(doc: CellDocument, runKey: string): Promise<CellHandle>;
+  /** Starts the supervisor unless it was started already. */
+  start(handle: CellHandle): Promise<{ supervisorPid: number }>;
+  launch(doc: CellDocument, runKey: string): Promise<CellHandle>;
+  attach(sandboxId: string): Promise<CellHandle | undefined>;
+  state(handle: CellHandle): Promise<CellState>;
+  wait(handle: CellHandle, opts?: WaitOptions): Promise<CellExit>;
+  kill(handle: CellHandle, opts: KillOptions): Promise<void>;
+  /** Deletes the sandbox, its cgroups, bundle and record. Idempotent. */
+  remove(handle: CellHandle): Promise<void>;
+  /** remove() for a sandbox that may have no record (its start was interrupted). */
+  removeById(sandboxId: string): Promise<void>;
+  /** Sandbox ids with a record on this host. */
+  listSandboxIds(): Promise<string[]>;
+}
+
+const LOST_AFTER_MS = 3000;
+
+export async function createCellHost(
+  input: HostConfigInput,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Promise<CellHost> {
+  if (process.platform !== 'linux') throw new UnsupportedPlatformError(process.platform);
+  const config = normalizeHostConfig(input, env);
+  if (config.defaultRootfs === '') {
+    throw new HostConfigError('no default rootfs configured: set CELLOS_DEFAULT_ROOTFS (run scripts/setup.sh to build one)');
+  }
+  await runscVersion(config.runscPath).catch((err: Error) => {
+    throw new HostConfigError(
+      `runsc not usable at ${JSON.stringify(config.runscPath)} (install Debian's package runsc or set CELLOS_RUNSC): ${err.message.split('\n')[0]}`,
+    );
+  });
+  if (config.allowSandboxNetwork && (await inRootNetworkNamespace())) {
+    throw new HostConfigError(
+      'sandbox networking is allowed in the configuration, but this host cannot provide it: runsc refuses "network enabled in root network namespace" here. Unset CELLOS_ALLOW_SANDBOX_NETWORK or run the worker in its own network namespace.',
+    );
+  }
+  const platform = config.platform ?? (await detectPlatform(config.runscPath));
+  const cgroupMode = await detectCgroupMode();
+  await Promise.all([config.runscRoot, config.cellsDir, config.bundleDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
+  const runsc = createRunscDriver({ runscPath: config.runscPath, root: config.runscRoot, platform });
+  const exits = new Map<string, Promise<void>>();
+
+  const dirOf = (sandboxId: string) => join(config.cellsDir, sandboxId);
+  const handleOf = (record: CellRecord): CellHandle => ({ ...record, cellDir: dirOf(record.sandboxId) });
+
+  async function prepare(doc: CellDocument, runKey: string): Promise<CellHandle> {
+    const sandboxId = sandboxIdFor(doc.spec.id, runKey);
+    const cellDir = dirOf(sandboxId);
+    const existing = await readRecord(cellDir);
+    if (existing) return handleOf(existing);
+    const record: CellRecord = {
+      cellId: doc.spec.id,
+      sandboxId,
+      runKey,
+      hostId: config.hostId,
+      network: doc.spec.run.network,
+      bundleDir: join(config.bundleDir, sandboxId),
+      gracefulShutdownSeconds: doc.spec.run.limits.gracefulShutdownSeconds,
+      memoryMaxBytes: doc.spec.run.limits.memoryMaxBytes,
+      createdAtMs: Date.now(),
+    };
+    const handle = handleOf(record);
+    try {
+      await mkdir(cellDir, { recursive: true, mode: 0o700 });
+      const rootfs = await resolveRootfs(doc.spec.run.rootfs, {
+        defaultRootfs: config.defaultRootfs,
+        imageCacheDir: config.imageCacheDir,
+      });
+      // Pure checks first (allowlist, secrets, network), so a refused document touches nothing else.
+      const ociConfig = generateBundleConfig(doc, {
+        sandboxId,
+        rootfsPath: rootfs.path,
+        cgroupsPath: cellCgroupPath(config.cgroupParent, sandboxId),
+        secretEnv: config.secrets,
+        allowedMounts: config.allowedMounts,
+        allowSandboxNetwork: config.allowSandboxNetwork,
+      });
+      await checkMountPoints(doc, rootfs.path, config.allowedMounts);
+      const cgroup = await prepareCellCgroup(cgroupMode, config.cgroupParent, sandboxId, record.memoryMaxBytes);
+      await mkdir(record.bundleDir, { recursive: true, mode: 0o700 });
+      await writeFile(join(record.bundleDir, 'config.json'), serializeBundleConfig(ociConfig), { mode: 0o600 });
+      await writeJsonAtomic(join(cellDir, 'launch.json'), {
+        stdoutCap: doc.spec.run.output.maxStdoutBytes,
+        stderrCap: doc.spec.run.output.maxStderrBytes,
+        oomProbe: cgroup.oomProbe ?? '',
+      });
+      // The record last: its presence means "prepared", which is what re-attach trusts.
+      await writeJsonAtomic(join(cellDir, cellFile.record), record);
+      return handle;
+    } catch (err) {
+      await removeFiles(handle);
+      throw err;
+    }
+  }
+
+  async function start(handle: CellHandle): Promise<{ supervisorPid: number }> {
+    const known = await readSupervisorPid(handle.cellDir);
+    if (known !== undefined) return { supervisorPid: known };
+    const launch = JSON.parse(await readFile(join(handle.cellDir, 'launch.json'), 'utf8')) as {
+      stdoutCap: number;
+      stderrCap: number;
+      oomProbe: string;
+    };
+    const sup = spawnSupervisor({
+      cellDir: handle.cellDir,
+      bundleDir: handle.bundleDir,
+      sandboxId: handle.sandboxId,
+      maxStdoutBytes: launch.stdoutCap,
+      maxStderrBytes: launch.stderrCap,
+      oomProbe: launch.oomProbe || undefined,
+      runscPath: config.runscPath,
+      globalFlags: runsc.globalFlags(handle.network),
+    });
+    // The supervisor writes its pid first thing too; writing it here closes the window in
+    // which a crash would leave a running supervisor that a retry cannot see.
+    await writeFile(join(handle.cellDir, cellFile.supervisorPid), `${sup.pid}\n`);
+    exits.set(handle.sandboxId, sup.exited);
+    void sup.exited.then(() => exits.delete(handle.sandboxId));
+    return { supervisorPid: sup.pid };
+  }
+
+  async function state(handle: CellHandle): Promise<CellState> {
+    if (await readResult(handle.cellDir)) return 'exited';
+    const pid = await readSupervisorPid(handle.cellDir);
+    if (pid === undefined) return 'prepared';
+    if (await isSupervisorAlive(pid, handle.sandboxId)) return 'running';
+    // It may have finished between the two reads.
+    return (await readResult(handle.cellDir)) ? 'exited' : 'lost';
+  }
+
+  async function collect(handle: CellHandle): Promise<CellExit | undefined> {
+    const record = await readResult(handle.cellDir);
+    if (!record) return undefined;
+    const kill = await readKill(handle.cellDir);
+    let runscError: string | undefined;
+    if (record.waitStatus === null) runscError = await runscFailure(handle, record.runscExitCode);
+    const [stdout, stderr] = await Promise.all([
+      readTail(join(handle.cellDir, cellFile.stdout), config.outputTailBytes),
+      readTail(join(handle.cellDir, cellFile.stderr), config.outputTailBytes),
+    ]);
+    return {
+      cellId: handle.cellId,
+      sandboxId: handle.sandboxId,
+      hostId: handle.hostId,
+      outcome: outcomeOf(record, kill, { runscError, memoryMaxBytes: handle.memoryMaxBytes }),
+      startedAtMs: record.startedAtMs,
+      endedAtMs: record.endedAtMs,
+      stdout: { tail: stdout.text, bytes: stdout.bytes, droppedBytes: record.stdoutDropped },
+      stderr: { tail: stderr.text, bytes: stderr.bytes, droppedBytes: record.stderrDropped },
+    };
+  }
+
+  async function runscFailure(handle: CellHandle, code: number): Promise<string> {
+    const log = await readTail(join(handle.cellDir, cellFile.runscRunLog), 64 * 1024);
+    const errors = log.text
+      .split('\n')
+      .filter((l) => /^[EFW]\d{4}|FATAL|error/i.test(l))
+      .slice(-5)
+      .join('\n');
+    const stderr = await readTail(join(handle.cellDir, cellFile.stderr), 2000);
+    return `runsc run exited ${code} for cell ${handle.cellId} (sandbox ${handle.sandboxId})${errors ? `:\n${errors}` : ''}${stderr.text ? `\nstderr: ${stderr.text.trim()}` : ''}`;
+  }
+
+  async function wait(handle: CellHandle, opts: WaitOptions = {}): Promise<CellExit> {
+    const tickMs = opts.tickMs ?? 1000;
+    let lastTick = Date.now();
+    let missingSince: number | undefined;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const exit = await collect(handle);
+      if (exit) return exit;
+      const st = await state(handle);
+      if (st === 'lost' || st === 'prepared') {
+        // 'prepared' too long means the supervisor never started (its launcher died first).
+        missingSince ??= Date.now();
+        if (Date.now() - missingSince > LOST_AFTER_MS) {
+          const again = await collect(handle);
+          if (again) return again;
+          return lostExit(handle, st === 'lost' ? 'its supervisor exited without a record (host restarted or process killed)' : 'its supervisor was never started');
+        }
+      } else {
+        missingSince = undefined;
+      }
+      if (Date.now() - lastTick >= tickMs) {
+        lastTick = Date.now();
+        opts.onTick?.();
+      }
+      await nextChange(handle, opts.signal);
+    }
+  }
+
+  /** Resolves when the supervisor we spawned exits, or after a short poll interval. */
+  async function nextChange(handle: CellHandle, signal: AbortSignal | undefined): Promise<void> {
+    const exited = exits.get(handle.sandboxId);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, exited ? 1000 : 100);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+      void exited?.then(done);
+    });
+  }
+
+  function lostExit(handle: CellHandle, reason: string): CellExit {
+    const now = Date.now();
+    return {
+      cellId: handle.cellId,
+      sandboxId: handle.sandboxId,
+      hostId: handle.hostId,
+      outcome: { kind: 'lost', reason },
+      startedAtMs: handle.createdAtMs,
+      endedAtMs: now,
+      stdout: EMPTY_OUTPUT,
+      stderr: EMPTY_OUTPUT,
+    };
+  }
+
+  async function kill(handle: CellHandle, opts: KillOptions): Promise<void> {
+    const graceMs = (opts.graceSeconds ?? handle.gracefulShutdownSeconds) * 1000;
+    const signals: ('SIGTERM' | 'SIGKILL')[] = [];
+    const record = async () =>
+      writeJsonAtomic(join(handle.cellDir, cellFile.kill), {
+        reason: opts.reason,
+        message: opts.message ?? opts.reason,
+        signals,
+      } satisfies KillRecord);
+    if (await readResult(handle.cellDir)) return;
+    signals.push('SIGTERM');
+    await record();
+    const termDeadline = Date.now() + graceMs;
+    // A sandbox still booting cannot take a signal yet: keep trying within the grace.
+    while (Date.now() < termDeadline) {
+      opts.signal?.throwIfAborted();
+      const sent = await runsc.kill(handle.sandboxId, 'SIGTERM', { network: handle.network }).catch(() => 'not-running' as const);
+      if (sent === 'sent') break;
+      if ((await state(handle)) !== 'running') return;
+      await sleep(100);
+    }
+    while (Date.now() < termDeadline) {
+      if (await readResult(handle.cellDir)) return;
+      await sleep(50);
+    }
+    if (await readResult(handle.cellDir)) return;
+    signals.push('SIGKILL');
+    await record();
+    for (let i = 0; i < 50; i++) {
+      const sent = await runsc
+        .kill(handle.sandboxId, 'SIGKILL', { all: true, network: handle.network })
+        .catch(() => 'not-running' as const);
+      if (sent === 'sent' || (await state(handle)) !== 'running') return;
+      await sleep(100);
+    }
+  }
+
+  async function remove(handle: CellHandle): Promise<void> {
+    const pid = await readSupervisorPid(handle.cellDir);
+    const alive = pid !== undefined && (await isSupervisorAlive(pid, handle.sandboxId));
+    const result = await readResult(handle.cellDir);
+    // runsc run removes its container when it returns a status; otherwise delete it ourselves.
+    if (alive || !result || result.waitStatus === null || (await runscHasState(handle.sandboxId))) {
+      await runsc.delete(handle.sandboxId, { network: handle.network });
+    }
+    if (alive && pid !== undefined) {
+      // With its sandbox gone the supervisor finishes on its own; make sure of it.
+      await waitGone(pid, handle.sandboxId, 5000);
+      if (await isSupervisorAlive(pid, handle.sandboxId)) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await removeFiles(handle);
+  }
+
+  async function removeFiles(handle: CellHandle): Promise<void> {
+    await removeCellCgroup(cgroupMode, config.cgroupParent, handle.sandboxId);
+    await rm(handle.bundleDir, { recursive: true, force: true });
+    await rm(handle.cellDir, { recursive: true, force: true });
+  }
+
+  async function runscHasState(sandboxId: string): Promise<boolean> {
+    const entries = await readdir(config.runscRoot).catch(() => [] as string[]);
+    return entries.some((e) => e.includes(sandboxId));
+  }
+
+  async function waitGone(pid: number, sandboxId: string, ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && (await isSupervisorAlive(pid, sandboxId))) await sleep(50);
+  }
+
+  return {
+    config,
+    platform,
+    cgroupMode,
+    runsc,
+    sandboxIdFor,
+    prepare,
+    start,
+    async launch(doc, runKey) {
+      const handle = await prepare(doc, runKey);
+      await start(handle);
+      return handle;
+    },
+    async attach(sandboxId) {
+      const record = await readRecord(dirOf(sandboxId));
+      return record ? handleOf(record) : undefined;
+    },
+    state,
+    wait,
+    kill,
+    remove,
+    async removeById(sandboxId) {
+      const record = await readRecord(dirOf(sandboxId));
+      await remove(
+        record
+          ? handleOf(record)
+          : handleOf({
+              cellId: '',
+              sandboxId,
+              runKey: '',
+              hostId: config.hostId,
+              network: 'none',
+              bundleDir: join(config.bundleDir, sandboxId),
+              gracefulShutdownSeconds: 0,
+              createdAtMs: 0,
+            }),
+      );
+    },
+    async listSandboxIds() {
+      return readdir(config.cellsDir).catch(() => []);
+    },
+  };
+}
+
+/** runsc creates missing mount points inside the rootfs even when it is read-only: refuse instead. */
+async function checkMountPoints(doc: CellDocument, rootfs: string, allowed: readonly string[]): Promise<void> {
+  const targets = [
+    { path: '/tmp', field: 'the rootfs' },
+    ...doc.spec.run.tmpfs.map((t, i) => ({ path: t.path, field: `spec.run.tmpfs[${i}].path` })),
+    ...doc.spec.run.mounts.map((m, i) => ({ path: m.destination, field: `spec.run.mounts[${i}].destination` })),
+  ];
+  for (const t of targets) {
+    const st = await stat(join(rootfs, t.path)).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      throw new BundleConfigError(
+        'RootfsUnavailable',
+        `${t.field}: mount point ${t.path} is not a directory in the rootfs ${rootfs}; add it to the image (runsc would otherwise create it in the shared rootfs)`,
+      );
+    }
+  }
+  for (const [i, m] of doc.spec.run.mounts.entries()) {
+    const real = await realpath(m.source).catch(() => {
+      throw new BundleConfigError('MountNotAllowed', `spec.run.mounts[${i}].source: ${m.source} does not exist on this host`);
+    });
+    // A symlink inside an allowed folder must not lead outside it.
+    if (!isAllowedHostPath(real, allowed)) {
+      throw new BundleConfigError(
+        'MountNotAllowed',
+        `spec.run.mounts[${i}].source: ${m.source} resolves to ${real}, which is not under a host path this worker allows`,
+      );
+    }
+  }
+}
+
+async function inRootNetworkNamespace(): Promise<boolean> {
+  const [mine, init] = await Promise.all([readlink('/proc/self/ns/net'), readlink('/proc/1/ns/net').catch(() => '')]);
+  return mine === init;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,86 @@
+// Per-cell cgroups. runsc removes its own cgroup when `runsc run` exits, taking the OOM record
+// with it, so each cell gets a parent cgroup that holds the memory limit and outlives runsc:
+// <root>/<parent>/<sandboxId>/ with runsc's at <...>/<sandboxId>/sandbox.
+import { access, mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export type CgroupMode = 'v1' | 'v2' | 'none';
+
+export interface CellCgroup {
+  /** linux.cgroupsPath for config.json. */
+  readonly cgroupsPath: string;
+  /** File the supervisor reads after exit: v1 memory.failcnt, v2 memory.events. */
+  readonly oomProbe: string | undefined;
+}
+
+const ROOT = '/sys/fs/cgroup';
+
+export async function detectCgroupMode(): Promise<CgroupMode> {
+  if (await exists(join(ROOT, 'cgroup.controllers'))) return 'v2';
+  if (await exists(join(ROOT, 'memory'))) return 'v1';
+  return 'none';
+}
+
+export function cellCgroupPath(parent: string, sandboxId: string): string {
+  return `/${parent}/${sandboxId}/sandbox`;
+}
+
+export async function prepareCellCgroup(
+  mode: CgroupMode,
+  parent: string,
+  sandboxId: string,
+  memoryMaxBytes: number | undefined,
+): Promise<CellCgroup> {
+  const cgroupsPath = cellCgroupPath(parent, sandboxId);
+  if (mode === 'none' || memoryMaxBytes === undefined) return { cgroupsPath, oomProbe: undefined };
+  if (mode === 'v1') {
+    const dir = join(ROOT, 'memory', parent, sandboxId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'memory.limit_in_bytes'), String(memoryMaxBytes));
+    return { cgroupsPath, oomProbe: join(dir, 'memory.failcnt') };
+  }
+  // v2: the memory controller must be enabled down the path for memory.max to exist.
+  const parts = [...parent.split('/').filter(Boolean), sandboxId];
+  let dir = ROOT;
+  for (const part of parts) {
+    await writeFile(join(dir, 'cgroup.subtree_control'), '+memory').catch(() => undefined);
+    dir = join(dir, part);
+    await mkdir(dir, { recursive: true });
+  }
+  await writeFile(join(dir, 'memory.max'), String(memoryMaxBytes));
+  await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => undefined);
+  return { cgroupsPath, oomProbe: join(dir, 'memory.events') };
+}
+
+/** Removes the cell's cgroup folders from every controller, deepest first. Idempotent. */
+export async function removeCellCgroup(mode: CgroupMode, parent: string, sandboxId: string): Promise<void> {
+  if (mode === 'none') return;
+  const bases = mode === 'v2' ? [ROOT] : (await readdir(ROOT).catch(() => [] as string[])).map((c) => join(ROOT, c));
+  await Promise.all(bases.map((base) => removeTree(join(base, parent, sandboxId))));
+}
+
+async function removeTree(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return;
+  }
+  for (const e of entries) await removeTree(join(dir, e));
+  await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
+/** Cell cgroup folders under the parent, for the reconciler. */
+export async function listCellCgroups(mode: CgroupMode, parent: string): Promise<string[]> {
+  const base = mode === 'v2' ? join(ROOT, parent) : join(ROOT, 'memory', parent);
+  return readdir(base).catch(() => []);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

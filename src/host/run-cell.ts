@@ -1,0 +1,38 @@
+// Runs one cell to its end on this host without Temporal: launch, enforce the deadline
+// (SIGTERM, grace, SIGKILL), wait, remove. Used by `cellos exec` and the Deno suite.
+import type { CellDocument } from '../document/schema.ts';
+import type { CellExit, CellHost } from './cell-host.ts';
+
+export interface RunCellOptions {
+  /** Unique per run; a fresh random one by default. */
+  readonly runKey?: string;
+  readonly signal?: AbortSignal;
+  readonly onStarted?: (sandboxId: string) => void;
+}
+
+export async function runCell(host: CellHost, doc: CellDocument, opts: RunCellOptions = {}): Promise<CellExit> {
+  const runKey = opts.runKey ?? crypto.randomUUID();
+  const handle = await host.prepare(doc, runKey);
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  let killing: Promise<void> | undefined;
+  const onAbort = () => {
+    killing ??= host.kill(handle, { reason: 'request', message: 'interrupted' }).catch(() => undefined);
+  };
+  try {
+    await host.start(handle);
+    opts.onStarted?.(handle.sandboxId);
+    deadline = setTimeout(() => {
+      killing ??= host.kill(handle, { reason: 'deadline', message: `ttl ${doc.spec.lifetime.ttlSeconds}s passed` }).catch(
+        () => undefined,
+      );
+    }, doc.spec.lifetime.ttlSeconds * 1000);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const exit = await host.wait(handle);
+    return exit;
+  } finally {
+    clearTimeout(deadline);
+    opts.signal?.removeEventListener('abort', onAbort);
+    await killing;
+    await host.remove(handle);
+  }
+}
