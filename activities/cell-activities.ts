@@ -1,0 +1,91 @@
+// Host work of a cell, as Temporal activities. Each is idempotent: a retry after a worker
+// crash re-attaches to what the first attempt made, never launches a second sandbox.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { KillReason } from '../src/cell/outcome.ts';
+import type { CellDocument } from '../src/document/schema.ts';
+import { parseCellDocument } from '../src/document/parse.ts';
+import { failureTypes } from '../src/failures.ts';
+import type { CellExit, CellHandle, CellHost } from '../src/host/cell-host.ts';
+import type { SandboxStarted } from './types.ts';
+
+export interface CellActivityDeps {
+  readonly host: CellHost;
+  readonly log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export function createCellActivities({ host, log = () => undefined }: CellActivityDeps) {
+  async function attachOrFail(sandboxId: string): Promise<CellHandle> {
+    const handle = await host.attach(sandboxId);
+    if (!handle) {
+      throw ApplicationFailure.nonRetryable(
+        `sandbox ${sandboxId} has no record on host ${host.config.hostId} (the host lost its state, e.g. a reboot)`,
+        'SandboxNotFound',
+      );
+    }
+    return handle;
+  }
+
+  return {
+    /** Writes the bundle and starts the supervisor. */
+    async startSandbox(input: { document: CellDocument; runKey: string }): Promise<SandboxStarted> {
+      const doc = nonRetryable(() => parseCellDocument(input.document));
+      const handle = await nonRetryableAsync(() => host.prepare(doc, input.runKey));
+      const { supervisorPid } = await host.start(handle);
+      log('sandbox started', { cellId: handle.cellId, sandboxId: handle.sandboxId, hostId: handle.hostId });
+      return { sandboxId: handle.sandboxId, hostId: handle.hostId, supervisorPid, startedAtMs: Date.now() };
+    },
+
+    /** Waits for the supervisor's record, heartbeating; a retry picks up the same sandbox. */
+    async awaitSandbox(input: { sandboxId: string }): Promise<CellExit> {
+      const handle = await attachOrFail(input.sandboxId);
+      const ctx = Context.current();
+      const exit = await host
+        .wait(handle, { signal: ctx.cancellationSignal, onTick: () => ctx.heartbeat(), tickMs: 1000 })
+        .catch((err: unknown) => {
+          // Cancelled: the workflow decides what happens to the sandbox next.
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+          throw err;
+        });
+      log('sandbox exited', { cellId: exit.cellId, sandboxId: exit.sandboxId, outcome: exit.outcome.kind });
+      return exit;
+    },
+
+    /** SIGTERM, the grace, then SIGKILL; records why, so the outcome says it. */
+    async killSandbox(input: { sandboxId: string; reason: KillReason; message: string }): Promise<void> {
+      const handle = await host.attach(input.sandboxId);
+      if (!handle) return;
+      log('killing sandbox', { cellId: handle.cellId, sandboxId: handle.sandboxId, reason: input.reason });
+      await host.kill(handle, { reason: input.reason, message: input.message });
+    },
+
+    /** Deletes the sandbox and removes its bundle, cgroups and record. Idempotent. */
+    async removeSandbox(input: { cellId: string; runKey: string }): Promise<void> {
+      const sandboxId = host.sandboxIdFor(input.cellId, input.runKey);
+      await host.removeById(sandboxId);
+      log('sandbox removed', { cellId: input.cellId, sandboxId });
+    },
+  };
+}
+
+function nonRetryable<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw asNonRetryable(err);
+  }
+}
+
+async function nonRetryableAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asNonRetryable(err);
+  }
+}
+
+function asNonRetryable(err: unknown): unknown {
+  if (err instanceof Error && (failureTypes.nonRetryable as readonly string[]).includes(err.name)) {
+    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true });
+  }
+  return err;
+}

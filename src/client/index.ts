@@ -1,0 +1,2 @@
+export * from './cell-client.ts';
+export type { CellResult, CellStatus, CellResultOutcome, CellPhase } from '../shared.ts';

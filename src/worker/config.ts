@@ -1,0 +1,105 @@
+// Worker configuration from environment variables (flags override them in the CLI). Every
+// setting is in the README; a bad one stops the worker at start with its name.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { DEFAULT_TASK_QUEUE } from '../shared.ts';
+import { HostConfigError, type HostConfigInput } from '../host/config.ts';
+
+export interface TemporalConnectionConfig {
+  /** host:port; undefined means the embedded local dev server. */
+  readonly address: string | undefined;
+  readonly namespace: string;
+  readonly apiKey: string | undefined;
+  readonly tls: boolean | { readonly certPath?: string; readonly keyPath?: string; readonly caPath?: string; readonly serverName?: string };
+}
+
+export interface WorkerConfig {
+  readonly temporal: TemporalConnectionConfig;
+  readonly taskQueue: string;
+  readonly host: HostConfigInput & { hostId: string };
+  readonly maxConcurrentCells: number;
+  /** Seconds a host queue may hold a cell's work before the cell ends as host-lost. */
+  readonly hostScheduleToStartSeconds: number;
+}
+
+export const projectRoot = resolve(import.meta.dirname, '..', '..');
+/** Project-local state of the embedded default. */
+export const defaultStateDir = resolve(projectRoot, '.state');
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function temporalConfigFromEnv(env: Env): TemporalConnectionConfig {
+  const certPath = env.TEMPORAL_TLS_CERT;
+  const keyPath = env.TEMPORAL_TLS_KEY;
+  if (Boolean(certPath) !== Boolean(keyPath)) {
+    throw new HostConfigError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and key)');
+  }
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const tlsFlag = parseBool('TEMPORAL_TLS', env.TEMPORAL_TLS);
+  const tls =
+    certPath && keyPath
+      ? { certPath, keyPath, caPath: env.TEMPORAL_TLS_CA || undefined, serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined }
+      : (tlsFlag ?? Boolean(apiKey));
+  const address = env.TEMPORAL_ADDRESS || undefined;
+  if (address !== undefined && !/^[^\s:]+:\d+$/.test(address)) {
+    throw new HostConfigError(`TEMPORAL_ADDRESS ${JSON.stringify(address)} must be host:port`);
+  }
+  return { address, namespace: env.TEMPORAL_NAMESPACE || 'default', apiKey, tls };
+}
+
+export function workerConfigFromEnv(env: Env): WorkerConfig {
+  const maxConcurrentCells = parseIntSetting('CELLOS_MAX_CELLS', env.CELLOS_MAX_CELLS, 16, 1, 1000);
+  const temporal = temporalConfigFromEnv(env);
+  const stateDir = env.CELLOS_STATE_DIR || (temporal.address === undefined ? resolve(defaultStateDir, 'host') : '/var/lib/cellos');
+  return {
+    temporal,
+    taskQueue: env.CELLOS_TASK_QUEUE || DEFAULT_TASK_QUEUE,
+    maxConcurrentCells,
+    hostScheduleToStartSeconds: parseIntSetting('CELLOS_HOST_TIMEOUT_SECONDS', env.CELLOS_HOST_TIMEOUT_SECONDS, 120, 5, 86_400),
+    host: {
+      hostId: env.CELLOS_HOST_ID || machineHostId(),
+      runscPath: env.CELLOS_RUNSC || 'runsc',
+      stateDir,
+      bundleDir: env.CELLOS_BUNDLE_DIR || undefined,
+      defaultRootfs: env.CELLOS_DEFAULT_ROOTFS || resolve(projectRoot, '.tools', 'rootfs', 'busybox'),
+      imageCacheDir: env.CELLOS_IMAGE_CACHE_DIR || undefined,
+      allowedMounts: (env.CELLOS_ALLOWED_MOUNTS ?? '').split(/[,:]/).filter(Boolean),
+      allowSandboxNetwork: parseBool('CELLOS_ALLOW_SANDBOX_NETWORK', env.CELLOS_ALLOW_SANDBOX_NETWORK) ?? false,
+      platform: parsePlatform(env.CELLOS_PLATFORM),
+    },
+  };
+}
+
+/** Stable across worker restarts: the machine id, else the hostname. */
+export function machineHostId(): string {
+  try {
+    const id = readFileSync('/etc/machine-id', 'utf8').trim();
+    if (/^[0-9a-f]{32}$/.test(id)) return id.slice(0, 12);
+  } catch {
+    // no machine id: fall back to the hostname
+  }
+  return hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63) || 'local';
+}
+
+function parseBool(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new HostConfigError(`${name}=${JSON.stringify(value)} must be true or false`);
+}
+
+function parseIntSetting(name: string, value: string | undefined, dflt: number, min: number, max: number): number {
+  if (value === undefined || value === '') return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new HostConfigError(`${name}=${JSON.stringify(value)} must be a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function parsePlatform(value: string | undefined): 'systrap' | 'ptrace' | 'kvm' | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'systrap' || value === 'ptrace' || value === 'kvm') return value;
+  throw new HostConfigError(`CELLOS_PLATFORM=${JSON.stringify(value)} must be systrap, ptrace or kvm`);
+}

@@ -1,0 +1,28 @@
+// Connections to Temporal, for workers (native) and clients, from one configuration.
+import { readFile } from 'node:fs/promises';
+import type { TemporalConnectionConfig } from './config.ts';
+
+export async function tlsOptions(cfg: TemporalConnectionConfig) {
+  if (cfg.tls === false) return undefined;
+  if (cfg.tls === true) return true;
+  const [crt, key, ca] = await Promise.all([
+    cfg.tls.certPath ? readFile(cfg.tls.certPath) : undefined,
+    cfg.tls.keyPath ? readFile(cfg.tls.keyPath) : undefined,
+    cfg.tls.caPath ? readFile(cfg.tls.caPath) : undefined,
+  ]);
+  return {
+    ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+    ...(ca ? { serverRootCACertificate: ca } : {}),
+    ...(cfg.tls.serverName ? { serverNameOverride: cfg.tls.serverName } : {}),
+  };
+}
+
+export async function connectNative(cfg: TemporalConnectionConfig & { address: string }) {
+  const { NativeConnection } = await import('@temporalio/worker');
+  return NativeConnection.connect({ address: cfg.address, tls: await tlsOptions(cfg), apiKey: cfg.apiKey });
+}
+
+export async function connectClient(cfg: TemporalConnectionConfig & { address: string }) {
+  const { Connection } = await import('@temporalio/client');
+  return Connection.connect({ address: cfg.address, tls: await tlsOptions(cfg), apiKey: cfg.apiKey });
+}

@@ -1,0 +1,4 @@
+export * from './cell-worker.ts';
+export * from './config.ts';
+export * from './connection.ts';
+export * from './workflow-bundle.ts';

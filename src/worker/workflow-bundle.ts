@@ -1,0 +1,53 @@
+// The workflow bundle, built once per source version and cached on disk: bundling takes
+// seconds, which `cellos run` on the embedded default should not pay every time.
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { projectRoot } from './config.ts';
+
+export const workflowsPath = resolve(projectRoot, 'workflows', 'index.ts');
+
+export async function loadWorkflowBundle(cacheDir = resolve(projectRoot, '.state', 'cache')): Promise<{ code: string }> {
+  const key = await sourceHash([resolve(projectRoot, 'workflows'), resolve(projectRoot, 'src')]);
+  const file = join(cacheDir, `workflow-bundle-${key}.js`);
+  try {
+    return { code: await readFile(file, 'utf8') };
+  } catch {
+    // not cached yet
+  }
+  const { bundleWorkflowCode } = await import('@temporalio/worker');
+  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  await mkdir(cacheDir, { recursive: true });
+  await writeFile(`${file}.${process.pid}.tmp`, bundle.code);
+  await rename(`${file}.${process.pid}.tmp`, file);
+  return bundle;
+}
+
+async function sourceHash(dirs: string[]): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('.ts')) hash.update(p).update(await readFile(p));
+    }
+  };
+  for (const d of dirs) await walk(d);
+  const pkg = JSON.parse(await readFile(resolve(projectRoot, 'node_modules/@temporalio/worker/package.json'), 'utf8')) as { version: string };
+  hash.update(pkg.version);
+  return hash.digest('hex').slice(0, 16);
+}
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string) {
+    console.warn(message);
+  },
+  error(message: string) {
+    console.error(message);
+  },
+};

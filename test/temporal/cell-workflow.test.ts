@@ -1,0 +1,143 @@
+// The cell workflow end to end: real dev server, real worker, real runsc.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CellAlreadyRunningError, CellFailedError } from '../../src/client/cell-client.ts';
+import { CellDocumentError } from '../../src/document/errors.ts';
+import { expectNoLeftovers } from '../helpers/host.ts';
+import { startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
+
+let bed: TemporalTestBed;
+beforeAll(async () => {
+  bed = await startTestBed();
+});
+afterEach(async () => {
+  await expectNoLeftovers(bed.host);
+});
+afterAll(async () => {
+  await bed?.close();
+});
+
+let seq = 0;
+const doc = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) => ({
+  apiVersion: 'cellos.io/v1',
+  kind: 'ExecutionCell',
+  spec: {
+    id: `wf-${process.pid}-${++seq}`,
+    authority: { secretRefs: [] },
+    lifetime: { ttlSeconds: 60 },
+    ...spec,
+    run: { argv: ['/bin/sh', '-c', script], ...run },
+  },
+});
+
+describe('cell workflow', () => {
+  it('runs a cell to success and returns its output and phases', async () => {
+    const r = await bed.client.run(doc('echo hello'));
+    expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.tail).toBe('hello\n');
+    expect(r.hostId).toBe(bed.host.config.hostId);
+    expect(r.workflowId).toBe(`cell-${r.cellId}`);
+    expect(r.phases.running).toBeGreaterThan(0);
+    expect(r.phases.cleanup).toBeGreaterThanOrEqual(0);
+    expect(r.cleanupError).toBeUndefined();
+  });
+
+  it('completes with a non-zero exit as an outcome, not a failure', async () => {
+    const r = await bed.client.run(doc('echo bad >&2; exit 3'));
+    expect(r.outcome).toEqual({ kind: 'exited', code: 3 });
+    expect(r.stderr.tail).toBe('bad\n');
+  });
+
+  it('handles an instant exit', async () => {
+    const r = await bed.client.run({ ...doc(''), spec: { ...doc('').spec, run: { argv: ['/bin/true'] } } });
+    expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+  });
+
+  it('kills a TERM-trapping cell at its deadline with SIGTERM', async () => {
+    const t0 = Date.now();
+    const r = await bed.client.run(
+      doc("trap 'exit 9' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 5 } }, { lifetime: { ttlSeconds: 2 } }),
+    );
+    expect(r.outcome).toEqual({ kind: 'deadline', signal: 'SIGTERM', exitCode: 9 });
+    expect(Date.now() - t0).toBeLessThan(2000 + 3000);
+  });
+
+  it('kills a TERM-ignoring cell at its deadline with SIGKILL after the grace', async () => {
+    const t0 = Date.now();
+    const r = await bed.client.run(
+      doc("trap '' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 2 } }, { lifetime: { ttlSeconds: 1 } }),
+    );
+    const took = Date.now() - t0;
+    expect(r.outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
+    expect(r.phases.killing).toBeGreaterThanOrEqual(2000);
+    expect(r.phases.killing).toBeLessThan(3000);
+    expect(took).toBeLessThan(1000 + 2000 + 3000);
+  });
+
+  it('kills a running cell on request with the reason', async () => {
+    const run = await bed.client.start(doc("trap 'exit 4' TERM; while true; do sleep 0.1; done"));
+    await waitForPhase(run.status, 'running');
+    await run.kill('operator says stop');
+    const r = await run.result();
+    expect(r.outcome).toEqual({ kind: 'killed', reason: 'operator says stop', signal: 'SIGTERM' });
+  });
+
+  it('cleans up when the workflow is cancelled mid-run', async () => {
+    const run = await bed.client.start(doc('sleep 30'));
+    await waitForPhase(run.status, 'running');
+    await bed.client.temporal.workflow.getHandle(run.workflowId).cancel();
+    const r = await run.result();
+    expect(r.outcome.kind).toBe('cancelled');
+    expect(r.cleanupError).toBeUndefined();
+  });
+
+  it('answers a status query while the cell runs', async () => {
+    const run = await bed.client.start(doc('sleep 1'));
+    const status = await waitForPhase(run.status, 'running');
+    expect(status.hostId).toBe(bed.host.config.hostId);
+    expect(status.sandboxId).toMatch(/^wf-/);
+    expect(Date.parse(status.sandboxStartedAt ?? '')).toBeGreaterThan(0);
+    await run.result();
+  });
+
+  it('refuses an invalid document in the client before anything starts', async () => {
+    await expect(bed.client.start(doc('true', { workingDirectory: 'relative' }))).rejects.toThrow(CellDocumentError);
+  });
+
+  it('fails the workflow with InvalidCellDocument when it is started directly with a bad document', async () => {
+    const handle = await bed.client.temporal.workflow.start('cellWorkflow', {
+      taskQueue: bed.taskQueue,
+      workflowId: `bad-${Date.now()}`,
+      args: [{ document: { apiVersion: 'cellos.io/v1', kind: 'ExecutionCell', spec: { id: 'x' } }, taskQueue: bed.taskQueue }],
+    });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as { cause?: { type?: string } }).cause?.type).toBe('InvalidCellDocument');
+    expect(String((err as { cause?: Error }).cause?.message)).toMatch(/spec\.run: is required/);
+  });
+
+  it('fails with CellRejectedByHost when the host refuses the document, leaving nothing behind', async () => {
+    const err = await bed.client.run(doc('true', { mounts: [{ source: '/etc', destination: '/tmp' }] })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CellFailedError);
+    expect((err as CellFailedError).type).toBe('CellRejectedByHost');
+    expect((err as Error).message).toMatch(/not under a host path this worker allows/);
+  });
+
+  it('refuses to start a cell whose id is already running, and runs it again once finished', async () => {
+    const d = doc('sleep 1');
+    const first = await bed.client.start(d);
+    await expect(bed.client.start(d)).rejects.toThrow(CellAlreadyRunningError);
+    await first.result();
+    const again = await bed.client.run(d);
+    expect(again.outcome).toEqual({ kind: 'exited', code: 0 });
+  });
+});
+
+async function waitForPhase<T extends { phase: string }>(status: () => Promise<T>, phase: string): Promise<T> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const s = await status().catch(() => undefined);
+    if (s?.phase === phase) return s;
+    if (Date.now() > until) throw new Error(`cell never reached phase ${phase} (last: ${s?.phase})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,1 @@
+export { cellWorkflow, killSignal, statusQuery } from './cell.ts';
