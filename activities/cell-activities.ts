@@ -5,8 +5,8 @@ import type { KillReason } from '../src/cell/outcome.ts';
 import type { CellDocument } from '../src/document/schema.ts';
 import { parseCellDocument } from '../src/document/parse.ts';
 import { failureTypes } from '../src/failures.ts';
-import type { CellExit, CellHandle, CellHost } from '../src/host/cell-host.ts';
-import type { SandboxStarted } from './types.ts';
+import type { CellHandle, CellHost } from '../src/host/cell-host.ts';
+import type { SandboxExit, SandboxStarted } from './types.ts';
 
 export interface CellActivityDeps {
   readonly host: CellHost;
@@ -35,8 +35,12 @@ export function createCellActivities({ host, log = () => undefined }: CellActivi
       return { sandboxId: handle.sandboxId, hostId: handle.hostId, supervisorPid, startedAtMs: Date.now() };
     },
 
-    /** Waits for the supervisor's record, heartbeating; a retry picks up the same sandbox. */
-    async awaitSandbox(input: { sandboxId: string }): Promise<CellExit> {
+    /**
+     * Waits for the supervisor's record, heartbeating; a retry picks up the same sandbox. With
+     * removeOnExit it then removes the sandbox, saving the workflow a round trip; if that fails,
+     * the workflow's cleanup removes it with retries.
+     */
+    async awaitSandbox(input: { sandboxId: string; removeOnExit?: boolean }): Promise<SandboxExit> {
       const handle = await attachOrFail(input.sandboxId);
       const ctx = Context.current();
       const exit = await host
@@ -47,7 +51,13 @@ export function createCellActivities({ host, log = () => undefined }: CellActivi
           throw err;
         });
       log('sandbox exited', { cellId: exit.cellId, sandboxId: exit.sandboxId, outcome: exit.outcome.kind });
-      return exit;
+      if (!input.removeOnExit) return { ...exit, removed: false };
+      try {
+        await host.remove(handle);
+        return { ...exit, removed: true };
+      } catch (err) {
+        return { ...exit, removed: false, removeError: err instanceof Error ? err.message : String(err) };
+      }
     },
 
     /** SIGTERM, the grace, then SIGKILL; records why, so the outcome says it. */

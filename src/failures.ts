@@ -7,5 +7,11 @@ export const failureTypes = {
   /** runsc or the host failed past every retry. */
   infrastructure: 'CellInfrastructureFailure',
   /** Error types an activity throws that retrying cannot fix. */
-  nonRetryable: ['CellDocumentError', 'BundleConfigError', 'RootfsError', 'HostConfigError', 'UnsupportedPlatformError'],
+  nonRetryable: [
+    'CellDocumentError',
+    'BundleConfigError',
+    'RootfsError',
+    'HostConfigError',
+    'UnsupportedPlatformError',
+  ],
 } as const;

@@ -17,10 +17,8 @@ import {
   ActivityCancellationType,
 } from '@temporalio/workflow';
 import type { createCellActivities, createPlacementActivities } from '../activities/index.ts';
-import type { CellExit } from '../activities/types.ts';
+import type { SandboxExit } from '../activities/types.ts';
 import { EMPTY_OUTPUT } from '../src/cell/output.ts';
-import { CellDocumentError } from '../src/document/errors.ts';
-import { parseCellDocument } from '../src/document/parse.ts';
 import type { CellDocument } from '../src/document/schema.ts';
 import {
   hostTaskQueue,
@@ -42,9 +40,9 @@ type PlacementActivities = ReturnType<typeof createPlacementActivities>;
 export const killSignal = defineSignal<[KillSignalArgs]>(signals.kill);
 export const statusQuery = defineQuery<CellStatus>(queries.status);
 
-const placement = proxyLocalActivities<PlacementActivities>({
+const admission = proxyLocalActivities<PlacementActivities>({
   startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3 },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [failureTypes.invalidDocument] },
 });
 
 const DEFAULT_HOST_SCHEDULE_TO_START_S = 120;
@@ -53,7 +51,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
   const info = workflowInfo();
   const startedAtMs = Date.now();
   const phases: PhaseDurations = {};
-  let phase: CellPhase = 'validating';
+  let phase: CellPhase = 'placing';
   let hostId: string | undefined;
   let sandboxId: string | undefined;
   let sandboxStartedAtMs: number | undefined;
@@ -66,9 +64,8 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     phase = next;
   };
 
-  const doc = validate(input.document);
   setHandler(statusQuery, () => ({
-    cellId: doc.spec.id,
+    cellId: doc?.spec.id ?? '',
     phase,
     hostId,
     sandboxId,
@@ -80,12 +77,13 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     killRequest ??= reason || 'kill requested';
   });
 
-  enter('placing');
-  ({ hostId } = await placement.placeCell({ cellId: doc.spec.id }));
+  let doc: CellDocument | undefined;
+  ({ document: doc, hostId } = await admit(input.document));
   const host = hostActivities(input, hostId, doc);
   enter('starting', 'placing');
+  const cellId = doc.spec.id;
 
-  let exit: CellExit | undefined;
+  let exit: SandboxExit | undefined;
   let cleanupError: string | undefined;
   try {
     if (killRequest !== undefined) {
@@ -96,7 +94,13 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     sandboxId = started.sandboxId;
     sandboxStartedAtMs = started.startedAtMs;
     enter('running', 'starting');
-    exit = await runUntilExit(host, doc, started.sandboxId, () => killRequest, () => enter('killing', 'running'));
+    exit = await runUntilExit(
+      host,
+      doc,
+      started.sandboxId,
+      () => killRequest,
+      () => enter('killing', 'running'),
+    );
     if ((phase as CellPhase) === 'killing') phases.killing = Date.now() - phaseStartMs;
     else phases.running = Date.now() - phaseStartMs;
     outcome = exit.outcome;
@@ -118,7 +122,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
       }
       if (sandboxId !== undefined || outcome?.kind !== 'host-lost') {
         try {
-          await host.removeSandbox({ cellId: doc.spec.id, runKey: info.runId });
+          if (!exit?.removed) await host.removeSandbox({ cellId, runKey: info.runId });
         } catch (err) {
           cleanupError = messageOf(err);
         }
@@ -132,7 +136,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
   function result(): CellResult {
     const o = outcome ?? { kind: 'failed', error: 'no outcome recorded' };
     return {
-      cellId: doc.spec.id,
+      cellId,
       workflowId: info.workflowId,
       runId: info.runId,
       hostId,
@@ -159,11 +163,12 @@ async function runUntilExit(
   sandboxId: string,
   killRequested: () => string | undefined,
   onKilling: () => void,
-): Promise<CellExit> {
-  let exit: CellExit | undefined;
+): Promise<SandboxExit> {
+  let exit: SandboxExit | undefined;
   let failure: unknown;
   let deadlinePassed = false;
-  const waiting = host.awaitSandbox({ sandboxId }).then(
+  // The wait also removes the sandbox once it has its outcome: one round trip less per cell.
+  const waiting = host.awaitSandbox({ sandboxId, removeOnExit: true }).then(
     (e) => void (exit = e),
     (err: unknown) => void (failure = err ?? new Error('awaitSandbox failed')),
   );
@@ -175,11 +180,15 @@ async function runUntilExit(
       () => undefined,
     );
   try {
-    await condition(() => exit !== undefined || failure !== undefined || deadlinePassed || killRequested() !== undefined);
+    await condition(
+      () => exit !== undefined || failure !== undefined || deadlinePassed || killRequested() !== undefined,
+    );
     if (exit === undefined && failure === undefined) {
       onKilling();
       const reason = deadlinePassed ? 'deadline' : 'request';
-      const message = deadlinePassed ? `ttl of ${doc.spec.lifetime.ttlSeconds}s passed` : (killRequested() ?? 'kill requested');
+      const message = deadlinePassed
+        ? `ttl of ${doc.spec.lifetime.ttlSeconds}s passed`
+        : (killRequested() ?? 'kill requested');
       await host.killSandbox({ sandboxId, reason, message });
       await waiting;
     }
@@ -214,7 +223,13 @@ function hostActivities(input: CellWorkflowInput, hostId: string, doc: CellDocum
     taskQueue,
     scheduleToStartTimeout,
     startToCloseTimeout: `${doc.spec.run.limits.gracefulShutdownSeconds + 60}s`,
-    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes },
+    retry: {
+      initialInterval: '500ms',
+      backoffCoefficient: 2,
+      maximumInterval: '10s',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes,
+    },
   });
   return {
     startSandbox: start.startSandbox,
@@ -224,24 +239,30 @@ function hostActivities(input: CellWorkflowInput, hostId: string, doc: CellDocum
   };
 }
 
-function validate(document: unknown): CellDocument {
+/** Validation and placement in one local activity; an invalid document fails the workflow at once. */
+async function admit(document: unknown) {
   try {
-    return parseCellDocument(document);
+    return await admission.admitCell({ document });
   } catch (err) {
-    if (err instanceof CellDocumentError) {
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === failureTypes.invalidDocument) {
       throw ApplicationFailure.create({
         type: failureTypes.invalidDocument,
-        message: err.message,
+        message: cause.message,
         nonRetryable: true,
-        details: [err.problems],
+        details: cause.details as unknown[] | undefined,
       });
     }
-    throw ApplicationFailure.nonRetryable(messageOf(err), failureTypes.invalidDocument);
+    throw err;
   }
 }
 
 function isHostLost(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === 'SCHEDULE_TO_START'
+  );
 }
 
 function messageOf(err: unknown): string {
@@ -253,7 +274,12 @@ function messageOf(err: unknown): string {
 function toWorkflowFailure(err: unknown): ApplicationFailure {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type && failureTypes.nonRetryable.includes(cause.type as never)) {
-    return ApplicationFailure.create({ type: failureTypes.rejected, message: cause.message, nonRetryable: true, cause });
+    return ApplicationFailure.create({
+      type: failureTypes.rejected,
+      message: cause.message,
+      nonRetryable: true,
+      cause,
+    });
   }
   return ApplicationFailure.create({
     type: failureTypes.infrastructure,

@@ -150,7 +150,10 @@ function buildEnv(
     // Own keys only: a secret named toString or constructor must not resolve to Object.prototype's.
     const value = Object.hasOwn(secrets, name) ? secrets[name] : undefined;
     if (value === undefined) {
-      throw new BundleConfigError('MissingSecret', `secret ${name} (spec.authority.secretRefs) has no value on this host`);
+      throw new BundleConfigError(
+        'MissingSecret',
+        `secret ${name} (spec.authority.secretRefs) has no value on this host`,
+      );
     }
     vars.set(name, value);
   }
@@ -162,19 +165,44 @@ function buildMounts(doc: CellDocument): OciMount[] {
   const docTmp = run.tmpfs.find((t) => t.path === '/tmp');
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     tmpfsMount('/tmp', docTmp?.sizeBytes ?? DEFAULT_TMP_BYTES),
   ];
   for (const t of run.tmpfs) if (t.path !== '/tmp') mounts.push(tmpfsMount(t.path, t.sizeBytes));
   for (const m of run.mounts) {
-    mounts.push({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', 'ro', 'nosuid', 'nodev'] });
+    mounts.push({
+      destination: m.destination,
+      type: 'bind',
+      source: m.source,
+      options: ['rbind', 'ro', 'nosuid', 'nodev'],
+    });
   }
   return mounts;
 }
 
 function tmpfsMount(destination: string, sizeBytes: number): OciMount {
-  return { destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', `size=${sizeBytes}`] };
+  return {
+    destination,
+    type: 'tmpfs',
+    source: 'tmpfs',
+    options: ['nosuid', 'nodev', 'mode=1777', `size=${sizeBytes}`],
+  };
 }

@@ -20,7 +20,13 @@ export interface OciConfig {
     args: string[];
     env: string[];
     cwd: string;
-    capabilities: { bounding: string[]; effective: string[]; inheritable: string[]; permitted: string[]; ambient: string[] };
+    capabilities: {
+      bounding: string[];
+      effective: string[];
+      inheritable: string[];
+      permitted: string[];
+      ambient: string[];
+    };
     rlimits: OciRlimit[];
     noNewPrivileges: boolean;
   };

@@ -18,7 +18,9 @@ export class CellAlreadyRunningError extends Error {
   override readonly name = 'CellAlreadyRunningError';
   readonly cellId: string;
   constructor(cellId: string) {
-    super(`cell ${cellId} is already running (workflow ${cellWorkflowId(cellId)}); wait for it to finish or kill it first`);
+    super(
+      `cell ${cellId} is already running (workflow ${cellWorkflowId(cellId)}); wait for it to finish or kill it first`,
+    );
     this.cellId = cellId;
   }
 }

@@ -17,7 +17,9 @@ export function parseCellDocumentText(text: string, source = 'document'): CellDo
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new CellDocumentError([{ path: '(root)', message: `${source} is not valid JSON: ${(err as Error).message}` }]);
+    throw new CellDocumentError([
+      { path: '(root)', message: `${source} is not valid JSON: ${(err as Error).message}` },
+    ]);
   }
   return parseCellDocument(value);
 }

@@ -69,13 +69,9 @@ export const Rlimits = z.strictObject({
   fileSizeBytes: int(1, 2 ** 50, 'RLIMIT_FSIZE in bytes').optional(),
 });
 
-export const Rootfs = z.union(
-  [
-    z.strictObject({ path: HostPath }),
-    z.strictObject({ image: HostPath }),
-  ],
-  { error: 'must be { "path": "/host/dir" } or { "image": "/host/image.tar or OCI layout dir" }' },
-);
+export const Rootfs = z.union([z.strictObject({ path: HostPath }), z.strictObject({ image: HostPath })], {
+  error: 'must be { "path": "/host/dir" } or { "image": "/host/image.tar or OCI layout dir" }',
+});
 
 /**
  * A mount point inside the sandbox: not / and not over what the bundle mounts itself. Checked per
@@ -131,9 +127,7 @@ export const Run = z
     rootfs: Rootfs.optional(),
     tmpfs: z.array(Tmpfs).max(16, { error: 'must have at most 16 entries' }).default([]),
     mounts: z.array(BindMount).max(16, { error: 'must have at most 16 entries' }).default([]),
-    network: z
-      .enum(['none', 'sandbox'], { error: 'must be "none" or "sandbox"' })
-      .default('none'),
+    network: z.enum(['none', 'sandbox'], { error: 'must be "none" or "sandbox"' }).default('none'),
     output: Output.default({
       maxStdoutBytes: LIMITS.outputDefaultBytes,
       maxStderrBytes: LIMITS.outputDefaultBytes,
@@ -187,7 +181,8 @@ export const Spec = z.looseObject({
         .min(1, { error: 'must not be empty (MissingCellId)', abort: true })
         .max(LIMITS.cellIdMaxLength, { error: `must be at most ${LIMITS.cellIdMaxLength} characters` })
         .regex(CELL_ID_PATTERN, {
-          error: 'must start with a letter or digit and contain only letters, digits, _ . - (runsc and file names carry it)',
+          error:
+            'must start with a letter or digit and contain only letters, digits, _ . - (runsc and file names carry it)',
         }),
     ),
   authority: Authority,

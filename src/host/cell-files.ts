@@ -1,6 +1,6 @@
 // The on-disk record of one cell on its host: <cellsDir>/<sandboxId>/. Everything a later
 // process (a restarted worker, the reconciler) needs to re-attach to a running sandbox.
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KillRecord, SupervisorRecord } from '../cell/outcome.ts';
 import type { RunscNetwork } from '../runsc/driver.ts';
@@ -44,7 +44,47 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
 }
 
 export const readRecord = (dir: string) => readJson<CellRecord>(join(dir, cellFile.record));
-export const readResult = (dir: string) => readJson<SupervisorRecord>(join(dir, cellFile.result));
+/** What the supervisor script writes when runsc run returns. */
+export interface SupervisorResultFile {
+  readonly runscExitCode: number;
+  readonly oomCount: number | null;
+}
+
+export const readResult = (dir: string) => readJson<SupervisorResultFile>(join(dir, cellFile.result));
+
+/** The full record of a finished cell: the result file plus what runsc and the files say. */
+export async function readSupervisorRecord(dir: string, result: SupervisorResultFile): Promise<SupervisorRecord> {
+  const [log, started, ended, stdoutDropped, stderrDropped] = await Promise.all([
+    readTail(join(dir, cellFile.runscRunLog), 16 * 1024),
+    mtimeMs(join(dir, 'started')),
+    mtimeMs(join(dir, 'ended')),
+    readCount(join(dir, 'stdout.dropped')),
+    readCount(join(dir, 'stderr.dropped')),
+  ]);
+  const statuses = [...log.text.matchAll(/Exiting with status: (\d+)/g)];
+  const last = statuses.at(-1);
+  return {
+    runscExitCode: result.runscExitCode,
+    waitStatus: last ? Number(last[1]) : null,
+    startedAtMs: started ?? 0,
+    endedAtMs: ended ?? started ?? 0,
+    oomCount: result.oomCount,
+    stdoutDropped,
+    stderrDropped,
+  };
+}
+
+async function mtimeMs(path: string): Promise<number | undefined> {
+  return stat(path).then(
+    (s) => Math.round(s.mtimeMs),
+    () => undefined,
+  );
+}
+
+async function readCount(path: string): Promise<number> {
+  const n = Number.parseInt(await readFile(path, 'utf8').catch(() => '0'), 10);
+  return Number.isFinite(n) ? n : 0;
+}
 export const readKill = (dir: string) => readJson<KillRecord>(join(dir, cellFile.kill));
 
 export async function readSupervisorPid(dir: string): Promise<number | undefined> {

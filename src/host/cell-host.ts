@@ -20,6 +20,7 @@ import {
   readKill,
   readRecord,
   readResult,
+  readSupervisorRecord,
   readSupervisorPid,
   readTail,
   writeJsonAtomic,
@@ -92,7 +93,9 @@ export async function createCellHost(
   if (process.platform !== 'linux') throw new UnsupportedPlatformError(process.platform);
   const config = normalizeHostConfig(input, env);
   if (config.defaultRootfs === '') {
-    throw new HostConfigError('no default rootfs configured: set CELLOS_DEFAULT_ROOTFS (run scripts/setup.sh to build one)');
+    throw new HostConfigError(
+      'no default rootfs configured: set CELLOS_DEFAULT_ROOTFS (run scripts/setup.sh to build one)',
+    );
   }
   await runscVersion(config.runscPath).catch((err: Error) => {
     throw new HostConfigError(
@@ -106,7 +109,9 @@ export async function createCellHost(
   }
   const platform = config.platform ?? (await detectPlatform(config.runscPath));
   const cgroupMode = await detectCgroupMode();
-  await Promise.all([config.runscRoot, config.cellsDir, config.bundleDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
+  await Promise.all(
+    [config.runscRoot, config.cellsDir, config.bundleDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
+  );
   const runsc = createRunscDriver({ runscPath: config.runscPath, root: config.runscRoot, platform });
   const exits = new Map<string, Promise<void>>();
 
@@ -199,9 +204,9 @@ export async function createCellHost(
   }
 
   async function collect(handle: CellHandle): Promise<CellExit | undefined> {
-    const record = await readResult(handle.cellDir);
-    if (!record) return undefined;
-    const kill = await readKill(handle.cellDir);
+    const result = await readResult(handle.cellDir);
+    if (!result) return undefined;
+    const [record, kill] = await Promise.all([readSupervisorRecord(handle.cellDir, result), readKill(handle.cellDir)]);
     let runscError: string | undefined;
     if (record.waitStatus === null) runscError = await runscFailure(handle, record.runscExitCode);
     const [stdout, stderr] = await Promise.all([
@@ -246,7 +251,12 @@ export async function createCellHost(
         if (Date.now() - missingSince > LOST_AFTER_MS) {
           const again = await collect(handle);
           if (again) return again;
-          return lostExit(handle, st === 'lost' ? 'its supervisor exited without a record (host restarted or process killed)' : 'its supervisor was never started');
+          return lostExit(
+            handle,
+            st === 'lost'
+              ? 'its supervisor exited without a record (host restarted or process killed)'
+              : 'its supervisor was never started',
+          );
         }
       } else {
         missingSince = undefined;
@@ -304,7 +314,9 @@ export async function createCellHost(
     // A sandbox still booting cannot take a signal yet: keep trying within the grace.
     while (Date.now() < termDeadline) {
       opts.signal?.throwIfAborted();
-      const sent = await runsc.kill(handle.sandboxId, 'SIGTERM', { network: handle.network }).catch(() => 'not-running' as const);
+      const sent = await runsc
+        .kill(handle.sandboxId, 'SIGTERM', { network: handle.network })
+        .catch(() => 'not-running' as const);
       if (sent === 'sent') break;
       if ((await state(handle)) !== 'running') return;
       await sleep(100);
@@ -329,8 +341,8 @@ export async function createCellHost(
     const pid = await readSupervisorPid(handle.cellDir);
     const alive = pid !== undefined && (await isSupervisorAlive(pid, handle.sandboxId));
     const result = await readResult(handle.cellDir);
-    // runsc run removes its container when it returns a status; otherwise delete it ourselves.
-    if (alive || !result || result.waitStatus === null || (await runscHasState(handle.sandboxId))) {
+    // runsc run removes its container when it returns; delete it ourselves when it did not.
+    if (alive || !result || (await runscHasState(handle.sandboxId))) {
       await runsc.delete(handle.sandboxId, { network: handle.network });
     }
     if (alive && pid !== undefined) {
@@ -425,7 +437,10 @@ async function checkMountPoints(doc: CellDocument, rootfs: string, allowed: read
   }
   for (const [i, m] of doc.spec.run.mounts.entries()) {
     const real = await realpath(m.source).catch(() => {
-      throw new BundleConfigError('MountNotAllowed', `spec.run.mounts[${i}].source: ${m.source} does not exist on this host`);
+      throw new BundleConfigError(
+        'MountNotAllowed',
+        `spec.run.mounts[${i}].source: ${m.source} does not exist on this host`,
+      );
     });
     // A symlink inside an allowed folder must not lead outside it.
     if (!isAllowedHostPath(real, allowed)) {

@@ -43,7 +43,10 @@ export class HostConfigError extends Error {
 
 const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-export function normalizeHostConfig(input: HostConfigInput, env: Readonly<Record<string, string | undefined>> = {}): HostConfig {
+export function normalizeHostConfig(
+  input: HostConfigInput,
+  env: Readonly<Record<string, string | undefined>> = {},
+): HostConfig {
   const {
     hostId = 'local',
     runscPath = 'runsc',
@@ -55,7 +58,9 @@ export function normalizeHostConfig(input: HostConfigInput, env: Readonly<Record
     outputTailBytes = 8192,
   } = input;
   if (!HOST_ID.test(hostId)) {
-    throw new HostConfigError(`host id ${JSON.stringify(hostId)} is invalid: use 1-63 letters, digits, _ . - starting with a letter or digit`);
+    throw new HostConfigError(
+      `host id ${JSON.stringify(hostId)} is invalid: use 1-63 letters, digits, _ . - starting with a letter or digit`,
+    );
   }
   for (const [name, value] of [
     ['state directory', stateDir],

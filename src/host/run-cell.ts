@@ -22,9 +22,9 @@ export async function runCell(host: CellHost, doc: CellDocument, opts: RunCellOp
     await host.start(handle);
     opts.onStarted?.(handle.sandboxId);
     deadline = setTimeout(() => {
-      killing ??= host.kill(handle, { reason: 'deadline', message: `ttl ${doc.spec.lifetime.ttlSeconds}s passed` }).catch(
-        () => undefined,
-      );
+      killing ??= host
+        .kill(handle, { reason: 'deadline', message: `ttl ${doc.spec.lifetime.ttlSeconds}s passed` })
+        .catch(() => undefined);
     }, doc.spec.lifetime.ttlSeconds * 1000);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const exit = await host.wait(handle);

@@ -27,7 +27,11 @@ export interface RunscDriver {
   readonly options: RunscOptions;
   /** Global flags to put before a subcommand, the same for every command of one sandbox. */
   globalFlags(network: RunscNetwork): string[];
-  kill(id: string, signal: 'SIGTERM' | 'SIGKILL' | string, opts?: { all?: boolean; network?: RunscNetwork; signal?: AbortSignal }): Promise<'sent' | 'not-running'>;
+  kill(
+    id: string,
+    signal: 'SIGTERM' | 'SIGKILL' | string,
+    opts?: { all?: boolean; network?: RunscNetwork; signal?: AbortSignal },
+  ): Promise<'sent' | 'not-running'>;
   /** Idempotent: deleting a container that does not exist succeeds. */
   delete(id: string, opts?: { network?: RunscNetwork; signal?: AbortSignal }): Promise<void>;
   state(id: string, opts?: { network?: RunscNetwork }): Promise<ContainerState | undefined>;

@@ -39,7 +39,9 @@ export class RunscError extends Error {
 export class UnsupportedPlatformError extends Error {
   override readonly name = 'UnsupportedPlatformError';
   constructor(platform: string) {
-    super(`runsc sandboxes need Linux; this system is ${platform}. The document schema and bundle generator work here, running cells does not.`);
+    super(
+      `runsc sandboxes need Linux; this system is ${platform}. The document schema and bundle generator work here, running cells does not.`,
+    );
   }
 }
 

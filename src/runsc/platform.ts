@@ -10,7 +10,13 @@ export async function detectPlatform(runscPath: string): Promise<RunscPlatform> 
   const res = await execRunsc(runscPath, { args: ['flags'], timeoutMs: 10_000, okExitCodes: [1, 2] });
   const text = `${res.stdout}\n${res.stderr}`;
   const line = text.split('\n').findIndex((l) => /^\s*-platform\b/.test(l));
-  const description = line >= 0 ? text.split('\n').slice(line, line + 2).join(' ') : text;
+  const description =
+    line >= 0
+      ? text
+          .split('\n')
+          .slice(line, line + 2)
+          .join(' ')
+      : text;
   return /systrap/.test(description) ? 'systrap' : 'ptrace';
 }
 

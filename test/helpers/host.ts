@@ -15,7 +15,9 @@ export function defaultRootfs(): string {
   return process.env.CELLOS_DEFAULT_ROOTFS ?? join(repoRoot, '.tools', 'rootfs', 'busybox');
 }
 
-export async function makeTestHost(overrides: HostConfigInput = {}): Promise<CellHost & { cleanupDir(): Promise<void> }> {
+export async function makeTestHost(
+  overrides: HostConfigInput = {},
+): Promise<CellHost & { cleanupDir(): Promise<void> }> {
   const stateDir = await mkdtemp(join(tmpdir(), 'cellos-test-'));
   const host = await createCellHost({
     hostId: `t${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -34,7 +36,11 @@ export async function makeTestHost(overrides: HostConfigInput = {}): Promise<Cel
 }
 
 let seq = 0;
-export function cellDoc(argv: string[], run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): CellDocument {
+export function cellDoc(
+  argv: string[],
+  run: Record<string, unknown> = {},
+  spec: Record<string, unknown> = {},
+): CellDocument {
   seq += 1;
   const input: CellDocumentInput = {
     apiVersion: 'cellos.io/v1',
@@ -59,7 +65,11 @@ export async function leftovers(host: CellHost): Promise<string[]> {
   found.push(...(await readdir(host.config.bundleDir).catch(() => [])).map((d) => `bundle ${d}`));
   for (const controller of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
     const dir = join('/sys/fs/cgroup', controller, host.config.cgroupParent);
-    found.push(...(await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => `cgroup ${controller}/${e.name}`));
+    found.push(
+      ...(await readdir(dir, { withFileTypes: true }).catch(() => []))
+        .filter((e) => e.isDirectory())
+        .map((e) => `cgroup ${controller}/${e.name}`),
+    );
   }
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;

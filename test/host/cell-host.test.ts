@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CellHost } from '../../src/host/cell-host.ts';
 import { runCell } from '../../src/host/run-cell.ts';
 import { cellDoc, expectNoLeftovers, makeTestHost, repoRoot } from '../helpers/host.ts';
 
@@ -41,7 +40,11 @@ describe('outcomes', () => {
   it('tells exit 137 apart from death by SIGKILL, and 128 from a runsc failure', async () => {
     expect((await runCell(host, sh('exit 137'))).outcome).toEqual({ kind: 'exited', code: 137 });
     expect((await runCell(host, sh('exit 128'))).outcome).toEqual({ kind: 'exited', code: 128 });
-    expect((await runCell(host, sh('kill -KILL $$'))).outcome).toEqual({ kind: 'signaled', signal: 'SIGKILL', signalNumber: 9 });
+    expect((await runCell(host, sh('kill -KILL $$'))).outcome).toEqual({
+      kind: 'signaled',
+      signal: 'SIGKILL',
+      signalNumber: 9,
+    });
     expect((await runCell(host, sh('kill -SEGV $$'))).outcome).toMatchObject({ kind: 'signaled', signal: 'SIGSEGV' });
   });
 
@@ -61,7 +64,10 @@ describe('outcomes', () => {
 
 describe('limits and isolation', () => {
   it('kills a memory hog over its limit and reports oom', async () => {
-    const exit = await runCell(host, sh('x=a; while true; do x="$x$x"; done', { limits: { memoryMaxBytes: 64 * 1024 * 1024 } }));
+    const exit = await runCell(
+      host,
+      sh('x=a; while true; do x="$x$x"; done', { limits: { memoryMaxBytes: 64 * 1024 * 1024 } }),
+    );
     expect(exit.outcome).toEqual({ kind: 'oom', memoryMaxBytes: 64 * 1024 * 1024 });
   });
 
@@ -88,24 +94,36 @@ describe('limits and isolation', () => {
 
   it('has no network interface but loopback under network none', async () => {
     const exit = await runCell(host, sh('ls /sys/class/net; cat /proc/net/dev'));
-    const ifaces = exit.stdout.tail.split('\n').filter((l) => /^\s*\w+:/.test(l)).map((l) => l.trim().split(':')[0]);
+    const ifaces = exit.stdout.tail
+      .split('\n')
+      .filter((l) => /^\s*\w+:/.test(l))
+      .map((l) => l.trim().split(':')[0]);
     expect(ifaces).toEqual(['lo']);
   });
 
   it('runs as the non-root user 65534 by default and as the user asked for', async () => {
     expect((await runCell(host, sh('id -u; id -g'))).stdout.tail).toBe('65534\n65534\n');
-    expect((await runCell(host, sh('id -u; id -g', { user: { uid: 1234, gid: 4321 } }))).stdout.tail).toBe('1234\n4321\n');
+    expect((await runCell(host, sh('id -u; id -g', { user: { uid: 1234, gid: 4321 } }))).stdout.tail).toBe(
+      '1234\n4321\n',
+    );
   });
 
   it('passes env, working directory and hostname', async () => {
-    const exit = await runCell(host, sh('echo $GREETING; pwd; hostname', { env: { GREETING: 'hi there' }, workingDirectory: '/tmp' }));
+    const exit = await runCell(
+      host,
+      sh('echo $GREETING; pwd; hostname', { env: { GREETING: 'hi there' }, workingDirectory: '/tmp' }),
+    );
     expect(exit.stdout.tail).toMatch(/^hi there\n\/tmp\n.+\n$/);
   });
 });
 
 describe('deadline', () => {
   it('kills a TERM-trapping workload with SIGTERM within its grace and says it was the deadline', async () => {
-    const doc = sh("trap 'echo got-term; exit 7' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 5 } }, { lifetime: { ttlSeconds: 2 } });
+    const doc = sh(
+      "trap 'echo got-term; exit 7' TERM; while true; do sleep 0.1; done",
+      { limits: { gracefulShutdownSeconds: 5 } },
+      { lifetime: { ttlSeconds: 2 } },
+    );
     const started = Date.now();
     const exit = await runCell(host, doc);
     expect(exit.outcome).toEqual({ kind: 'deadline', signal: 'SIGTERM', exitCode: 7 });
@@ -114,7 +132,11 @@ describe('deadline', () => {
   });
 
   it('kills a TERM-ignoring workload with SIGKILL after the grace', async () => {
-    const doc = sh("trap '' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 2 } }, { lifetime: { ttlSeconds: 1 } });
+    const doc = sh(
+      "trap '' TERM; while true; do sleep 0.1; done",
+      { limits: { gracefulShutdownSeconds: 2 } },
+      { lifetime: { ttlSeconds: 1 } },
+    );
     const started = Date.now();
     const exit = await runCell(host, doc);
     const took = Date.now() - started;
@@ -137,10 +159,14 @@ describe('crash safety of the launcher', () => {
       setInterval(() => {}, 1000);
     `;
     // Node 20 cannot run TypeScript sources directly; Deno runs the same sources as they are.
-    const child = spawn(join(repoRoot, 'node_modules/.bin/deno'), ['eval', '--node-modules-dir=manual', '--ext=ts', script], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      join(repoRoot, 'node_modules/.bin/deno'),
+      ['eval', '--node-modules-dir=manual', '--ext=ts', script],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => (String(d).includes('launched') ? resolve() : undefined));
       child.once('exit', (code) => reject(new Error(`launcher exited ${code}`)));
@@ -186,9 +212,11 @@ describe('bad input on the host', () => {
 describe('exactness under repetition', () => {
   const repeat = async (n: number, concurrency: number, fn: () => Promise<void>) => {
     let next = 0;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next++ < n) await fn();
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next++ < n) await fn();
+      }),
+    );
   };
   for (const [name, argv, expected] of [
     ['true', ['/bin/true'], { kind: 'exited', code: 0 }],
@@ -206,7 +234,9 @@ describe('exactness under repetition', () => {
   it('reports a memory hog as oom 100 times out of 100', async () => {
     const seen: string[] = [];
     await repeat(100, 4, async () => {
-      const doc = cellDoc(['/bin/sh', '-c', 'x=a; while true; do x="$x$x"; done'], { limits: { memoryMaxBytes: 32 * 1024 * 1024 } });
+      const doc = cellDoc(['/bin/sh', '-c', 'x=a; while true; do x="$x$x"; done'], {
+        limits: { memoryMaxBytes: 32 * 1024 * 1024 },
+      });
       seen.push((await runCell(host, doc)).outcome.kind);
     });
     expect(seen).toEqual(Array(100).fill('oom'));

@@ -56,7 +56,11 @@ describe('cell workflow', () => {
   it('kills a TERM-trapping cell at its deadline with SIGTERM', async () => {
     const t0 = Date.now();
     const r = await bed.client.run(
-      doc("trap 'exit 9' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 5 } }, { lifetime: { ttlSeconds: 2 } }),
+      doc(
+        "trap 'exit 9' TERM; while true; do sleep 0.1; done",
+        { limits: { gracefulShutdownSeconds: 5 } },
+        { lifetime: { ttlSeconds: 2 } },
+      ),
     );
     expect(r.outcome).toEqual({ kind: 'deadline', signal: 'SIGTERM', exitCode: 9 });
     expect(Date.now() - t0).toBeLessThan(2000 + 3000);
@@ -65,7 +69,11 @@ describe('cell workflow', () => {
   it('kills a TERM-ignoring cell at its deadline with SIGKILL after the grace', async () => {
     const t0 = Date.now();
     const r = await bed.client.run(
-      doc("trap '' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 2 } }, { lifetime: { ttlSeconds: 1 } }),
+      doc(
+        "trap '' TERM; while true; do sleep 0.1; done",
+        { limits: { gracefulShutdownSeconds: 2 } },
+        { lifetime: { ttlSeconds: 1 } },
+      ),
     );
     const took = Date.now() - t0;
     expect(r.outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
@@ -108,7 +116,12 @@ describe('cell workflow', () => {
     const handle = await bed.client.temporal.workflow.start('cellWorkflow', {
       taskQueue: bed.taskQueue,
       workflowId: `bad-${Date.now()}`,
-      args: [{ document: { apiVersion: 'cellos.io/v1', kind: 'ExecutionCell', spec: { id: 'x' } }, taskQueue: bed.taskQueue }],
+      args: [
+        {
+          document: { apiVersion: 'cellos.io/v1', kind: 'ExecutionCell', spec: { id: 'x' } },
+          taskQueue: bed.taskQueue,
+        },
+      ],
     });
     const err = await handle.result().catch((e: unknown) => e);
     expect((err as { cause?: { type?: string } }).cause?.type).toBe('InvalidCellDocument');
@@ -116,7 +129,9 @@ describe('cell workflow', () => {
   });
 
   it('fails with CellRejectedByHost when the host refuses the document, leaving nothing behind', async () => {
-    const err = await bed.client.run(doc('true', { mounts: [{ source: '/etc', destination: '/tmp' }] })).catch((e: unknown) => e);
+    const err = await bed.client
+      .run(doc('true', { mounts: [{ source: '/etc', destination: '/tmp' }] }))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CellFailedError);
     expect((err as CellFailedError).type).toBe('CellRejectedByHost');
     expect((err as Error).message).toMatch(/not under a host path this worker allows/);

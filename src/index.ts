@@ -1,0 +1,8 @@
+// The pure core: documents, bundles, outcomes and shared names. Loads on any system and
+// pulls in neither execa nor Temporal's native bridge.
+export * from './document/index.ts';
+export * from './bundle/index.ts';
+export * from './cell/outcome.ts';
+export * from './cell/output.ts';
+export * from './shared.ts';
+export * from './failures.ts';

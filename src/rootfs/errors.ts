@@ -1,0 +1,39 @@
+/** Which part of the document (or of the worker's configuration) named the rootfs that failed. */
+export type RootfsField = 'spec.run.rootfs.image' | 'spec.run.rootfs.path' | 'default rootfs';
+
+/** Why a rootfs cannot be used. */
+export type RootfsErrorReason =
+  | 'NotFound'
+  | 'NotADirectory'
+  | 'MissingTmp'
+  | 'NotAnImage'
+  | 'AmbiguousImage'
+  | 'DigestMismatch'
+  | 'UnsafePath'
+  | 'Unsupported'
+  /** The host failed us (permissions, disk full): not the document's fault, may be retried. */
+  | 'HostError';
+
+/** A rootfs that cannot be resolved. The message reads "<field>: <reason in words>". */
+export class RootfsError extends Error {
+  override readonly name = 'RootfsError';
+  readonly field: RootfsField;
+  readonly reason: RootfsErrorReason;
+
+  constructor(field: RootfsField, reason: RootfsErrorReason, message: string, options?: { cause?: unknown }) {
+    super(`${field}: ${message}`, options);
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+/** A refusal found deep in the unpacker, before it knows the field; resolve.ts adds the field. */
+export class ImageProblem extends Error {
+  override readonly name = 'ImageProblem';
+  readonly reason: RootfsErrorReason;
+
+  constructor(reason: RootfsErrorReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,125 @@
+// Hostile layers: every one is refused with a RootfsError, nothing is written outside the
+// rootfs, and nothing half-made stays in the cache.
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveRootfs, RootfsError } from '../../src/rootfs/index.ts';
+import { tempDir } from './helpers.ts';
+import { layerTar, ociLayout, type LayerEntry } from './images.ts';
+
+let work: { dir: string; cleanup: () => Promise<void> };
+let outside: string;
+let cache: string;
+
+beforeEach(async () => {
+  work = await tempDir();
+  cache = join(work.dir, 'cache');
+  outside = join(work.dir, 'outside');
+  await mkdir(outside);
+  await writeFile(join(outside, 'keep'), 'host file\n');
+});
+afterEach(async () => work.cleanup());
+
+/** Resolves an image of these layers; returns the RootfsError it must fail with. */
+async function refuse(...layers: LayerEntry[][]): Promise<RootfsError> {
+  const image = join(work.dir, 'image');
+  const tars = await Promise.all(layers.map((entries) => layerTar(entries)));
+  await ociLayout(image, [{ layers: tars }]);
+  const err = await resolveRootfs({ image }, { defaultRootfs: '/', imageCacheDir: cache }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(RootfsError);
+  expect(await readdir(outside)).toEqual(['keep']);
+  expect(await readFile(join(outside, 'keep'), 'utf8')).toBe('host file\n');
+  expect(await readdir(cache).catch(() => [])).toEqual([]);
+  expect(await readdir(work.dir)).toEqual(expect.not.arrayContaining(['pwned']));
+  return err as RootfsError;
+}
+
+const exists = (p: string) =>
+  lstat(p).then(
+    () => true,
+    () => false,
+  );
+
+describe('a hostile layer', () => {
+  it('refuses an entry that climbs out with ../', async () => {
+    const err = await refuse([{ name: '../../outside/pwned', content: 'x' }]);
+    expect(err.reason).toBe('UnsafePath');
+    expect(err.message).toMatch(
+      /^spec\.run\.rootfs\.image: .*unsafe path in layer 1 \(sha256:[0-9a-f]{12}\): "\.\.\/\.\.\/outside\/pwned" \(contains \.\.\)/,
+    );
+  });
+
+  it('refuses a ../ hidden in the middle of a name', async () => {
+    const err = await refuse([{ name: 'etc/../../pwned', content: 'x' }]);
+    expect(err.reason).toBe('UnsafePath');
+  });
+
+  it('refuses an absolute entry', async () => {
+    const err = await refuse([{ name: `${outside}/pwned`, content: 'x' }]);
+    expect(err.reason).toBe('UnsafePath');
+    expect(err.message).toMatch(/unsafe path in layer 1 .*\(absolute path\)/);
+  });
+
+  it('refuses writing through a symlink planted by the same layer', async () => {
+    const err = await refuse([
+      { name: 'a', type: 'symlink', linkname: outside },
+      { name: 'a/pwned', content: 'x' },
+    ]);
+    expect(err.reason).toBe('UnsafePath');
+    expect(err.message).toMatch(/unsafe path in layer 1 .*"a\/pwned" goes through symlink "a"/);
+  });
+
+  it('refuses writing through a symlink to /etc planted by a lower layer', async () => {
+    const err = await refuse(
+      [{ name: 'a', type: 'symlink', linkname: '/etc' }],
+      [{ name: 'a/cellos-rootfs-test-pwned', content: 'x' }],
+    );
+    expect(err.reason).toBe('UnsafePath');
+    expect(err.message).toMatch(/unsafe path in layer 2 /);
+    expect(await exists('/etc/cellos-rootfs-test-pwned')).toBe(false);
+  });
+
+  it('refuses a relative symlink that climbs out, then a write through it', async () => {
+    const err = await refuse([
+      { name: 'x/', type: 'directory' },
+      { name: 'x/up', type: 'symlink', linkname: '../../../outside' },
+      { name: 'x/up/pwned', content: 'x' },
+    ]);
+    expect(err.reason).toBe('UnsafePath');
+  });
+
+  it('refuses a whiteout or an opaque marker under a symlink (no deleting host files)', async () => {
+    let err = await refuse([{ name: 'a', type: 'symlink', linkname: outside }], [{ name: 'a/.wh.keep', content: '' }]);
+    expect(err.reason).toBe('UnsafePath');
+    err = await refuse([{ name: 'a', type: 'symlink', linkname: outside }], [{ name: 'a/.wh..wh..opq', content: '' }]);
+    expect(err.reason).toBe('UnsafePath');
+  });
+
+  it('refuses a hardlink to a file outside the rootfs', async () => {
+    const err = await refuse([{ name: 'steal', type: 'link', linkname: '../outside/keep' }]);
+    expect(err.reason).toBe('UnsafePath');
+    const abs = await refuse([{ name: 'steal', type: 'link', linkname: join(outside, 'keep') }]);
+    expect(abs.reason).toBe('UnsafePath');
+  });
+
+  it('refuses a hardlink through a symlink to a host file', async () => {
+    const err = await refuse([
+      { name: 'a', type: 'symlink', linkname: outside },
+      { name: 'steal', type: 'link', linkname: 'a/keep' },
+    ]);
+    expect(err.reason).toBe('UnsafePath');
+  });
+
+  it('stores a symlink to a host path as a link, and a file written over it replaces the link', async () => {
+    const image = join(work.dir, 'image');
+    const tars = [
+      await layerTar([{ name: 'keep', type: 'symlink', linkname: join(outside, 'keep') }]),
+      await layerTar([{ name: 'keep', content: 'inside\n' }]),
+    ];
+    await ociLayout(image, [{ layers: tars }]);
+    const { path } = await resolveRootfs({ image }, { defaultRootfs: '/', imageCacheDir: cache });
+    expect((await lstat(join(path, 'keep'))).isFile()).toBe(true);
+    expect(await readFile(join(path, 'keep'), 'utf8')).toBe('inside\n');
+    expect(await readFile(join(outside, 'keep'), 'utf8')).toBe('host file\n');
+  });
+});
