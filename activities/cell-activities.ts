@@ -5,8 +5,8 @@ import type { KillReason } from '../src/cell/outcome.ts';
 import type { CellDocument } from '../src/document/schema.ts';
 import { parseCellDocument } from '../src/document/parse.ts';
 import { failureTypes } from '../src/failures.ts';
-import type { CellHandle, CellHost } from '../src/host/cell-host.ts';
-import type { SandboxExit, SandboxStarted } from './types.ts';
+import type { CellHost } from '../src/host/cell-host.ts';
+import type { SandboxExit, SandboxProgress } from './types.ts';
 
 export interface CellActivityDeps {
   readonly host: CellHost;
@@ -14,44 +14,31 @@ export interface CellActivityDeps {
 }
 
 export function createCellActivities({ host, log = () => undefined }: CellActivityDeps) {
-  async function attachOrFail(sandboxId: string): Promise<CellHandle> {
-    const handle = await host.attach(sandboxId);
-    if (!handle) {
-      throw ApplicationFailure.nonRetryable(
-        `sandbox ${sandboxId} has no record on host ${host.config.hostId} (the host lost its state, e.g. a reboot)`,
-        'SandboxNotFound',
-      );
-    }
-    return handle;
-  }
-
   return {
-    /** Writes the bundle and starts the supervisor. */
-    async startSandbox(input: { document: CellDocument; runKey: string }): Promise<SandboxStarted> {
+    /**
+     * The sandbox's whole run in one activity (one round trip, not three): write the bundle,
+     * start the supervisor, heartbeat { sandboxId, startedAtMs }, wait for the recorded outcome,
+     * then remove the sandbox. Every step is idempotent, so a retry after a worker crash
+     * re-attaches to the sandbox the first attempt started and never launches a second one.
+     * If the removal fails, the workflow's cleanup removes it with retries.
+     */
+    async runSandbox(input: { document: CellDocument; runKey: string }): Promise<SandboxExit> {
+      const ctx = Context.current();
       const doc = nonRetryable(() => parseCellDocument(input.document));
       const handle = await nonRetryableAsync(() => host.prepare(doc, input.runKey));
-      const { supervisorPid } = await host.start(handle);
-      log('sandbox started', { cellId: handle.cellId, sandboxId: handle.sandboxId, hostId: handle.hostId });
-      return { sandboxId: handle.sandboxId, hostId: handle.hostId, supervisorPid, startedAtMs: Date.now() };
-    },
-
-    /**
-     * Waits for the supervisor's record, heartbeating; a retry picks up the same sandbox. With
-     * removeOnExit it then removes the sandbox, saving the workflow a round trip; if that fails,
-     * the workflow's cleanup removes it with retries.
-     */
-    async awaitSandbox(input: { sandboxId: string; removeOnExit?: boolean }): Promise<SandboxExit> {
-      const handle = await attachOrFail(input.sandboxId);
-      const ctx = Context.current();
+      await host.start(handle);
+      const progress: SandboxProgress = { sandboxId: handle.sandboxId, hostId: handle.hostId, startedAtMs: Date.now() };
+      ctx.heartbeat(progress);
+      if (ctx.info.attempt === 1) log('sandbox started', { cellId: handle.cellId, sandboxId: handle.sandboxId });
+      else log('re-attached to sandbox', { cellId: handle.cellId, sandboxId: handle.sandboxId, attempt: ctx.info.attempt });
       const exit = await host
-        .wait(handle, { signal: ctx.cancellationSignal, onTick: () => ctx.heartbeat(), tickMs: 1000 })
+        .wait(handle, { signal: ctx.cancellationSignal, onTick: () => ctx.heartbeat(progress), tickMs: 1000 })
         .catch((err: unknown) => {
           // Cancelled: the workflow decides what happens to the sandbox next.
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
           throw err;
         });
       log('sandbox exited', { cellId: exit.cellId, sandboxId: exit.sandboxId, outcome: exit.outcome.kind });
-      if (!input.removeOnExit) return { ...exit, removed: false };
       try {
         await host.remove(handle);
         return { ...exit, removed: true };
@@ -61,8 +48,8 @@ export function createCellActivities({ host, log = () => undefined }: CellActivi
     },
 
     /** SIGTERM, the grace, then SIGKILL; records why, so the outcome says it. */
-    async killSandbox(input: { sandboxId: string; reason: KillReason; message: string }): Promise<void> {
-      const handle = await host.attach(input.sandboxId);
+    async killSandbox(input: { cellId: string; runKey: string; reason: KillReason; message: string }): Promise<void> {
+      const handle = await host.attach(host.sandboxIdFor(input.cellId, input.runKey));
       if (!handle) return;
       log('killing sandbox', { cellId: handle.cellId, sandboxId: handle.sandboxId, reason: input.reason });
       await host.kill(handle, { reason: input.reason, message: input.message });

@@ -8,10 +8,10 @@ export interface SandboxExit extends CellExit {
   readonly removeError?: string | undefined;
 }
 
-export interface SandboxStarted {
+/** Heartbeat details of runSandbox: visible in the UI and to clients as soon as the sandbox starts. */
+export interface SandboxProgress {
   readonly sandboxId: string;
   readonly hostId: string;
-  readonly supervisorPid: number;
   /** When the supervisor was started (host clock, ms since the epoch). */
   readonly startedAtMs: number;
 }

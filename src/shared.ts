@@ -19,7 +19,7 @@ export function hostTaskQueue(taskQueue: string, hostId: string): string {
 export const signals = { kill: 'kill' } as const;
 export const queries = { status: 'status' } as const;
 
-export type CellPhase = 'validating' | 'placing' | 'starting' | 'running' | 'killing' | 'cleaning-up' | 'done';
+export type CellPhase = 'placing' | 'running' | 'killing' | 'cleaning-up' | 'done';
 
 /** What a cell workflow ends with: the sandbox outcome, or why there was no sandbox outcome. */
 export type CellResultOutcome =
@@ -76,6 +76,8 @@ export interface CellWorkflowInput {
   readonly scheduleId?: string | undefined;
   /** How long a host may take to pick up its work before the cell ends as host-lost. */
   readonly hostScheduleToStartSeconds?: number | undefined;
+  /** Whether the namespace has the cell search attributes (the client checks once). */
+  readonly indexed?: boolean | undefined;
 }
 
 export interface KillSignalArgs {

@@ -1,6 +1,8 @@
-// The durable lifecycle of one cell: validate, place on a host, start the sandbox, wait for
-// it (killing it at its deadline or on request), and always clean up.
+// The durable lifecycle of one cell: admit (validate, place), run the sandbox on its host,
+// kill it at its deadline or on request, and always clean up. The happy path is one local
+// activity and one host activity, so a trivial cell costs ~two server round trips.
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -11,15 +13,20 @@ import {
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
-  ActivityCancellationType,
 } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/common';
 import type { createCellActivities, createPlacementActivities } from '../activities/index.ts';
 import type { SandboxExit } from '../activities/types.ts';
+import { sandboxIdFor } from '../src/bundle/ids.ts';
+import { describeOutcome } from '../src/cell/outcome.ts';
 import { EMPTY_OUTPUT } from '../src/cell/output.ts';
 import type { CellDocument } from '../src/document/schema.ts';
+import { failureTypes } from '../src/failures.ts';
 import {
   hostTaskQueue,
   queries,
@@ -32,7 +39,7 @@ import {
   type KillSignalArgs,
   type PhaseDurations,
 } from '../src/shared.ts';
-import { failureTypes } from '../src/failures.ts';
+import { searchAttributeUpdates } from './search-attributes.ts';
 
 type CellActivities = ReturnType<typeof createCellActivities>;
 type PlacementActivities = ReturnType<typeof createPlacementActivities>;
@@ -43,6 +50,7 @@ export const statusQuery = defineQuery<CellStatus>(queries.status);
 const admission = proxyLocalActivities<PlacementActivities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: [failureTypes.invalidDocument] },
+  summary: 'validate the cell document and choose a host',
 });
 
 const DEFAULT_HOST_SCHEDULE_TO_START_S = 120;
@@ -52,24 +60,35 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
   const startedAtMs = Date.now();
   const phases: PhaseDurations = {};
   let phase: CellPhase = 'placing';
+  let cellId = '';
   let hostId: string | undefined;
   let sandboxId: string | undefined;
-  let sandboxStartedAtMs: number | undefined;
   let outcome: CellResultOutcome | undefined;
   let killRequest: string | undefined;
+  let exit: SandboxExit | undefined;
+  let cleanupError: string | undefined;
   let phaseStartMs = startedAtMs;
+
+  const show = () => {
+    if (input.indexed !== false) {
+      upsertSearchAttributes(searchAttributeUpdates({ cellId, phase, hostId, outcome, scheduleId: input.scheduleId }));
+    }
+    setCurrentDetails(currentDetails(cellId, phase, hostId, sandboxId, outcome, killRequest));
+  };
   const enter = (next: CellPhase, key?: keyof PhaseDurations) => {
     if (key) phases[key] = Date.now() - phaseStartMs;
     phaseStartMs = Date.now();
     phase = next;
+    show();
   };
 
   setHandler(statusQuery, () => ({
-    cellId: doc?.spec.id ?? '',
+    cellId,
     phase,
     hostId,
     sandboxId,
-    sandboxStartedAt: sandboxStartedAtMs === undefined ? undefined : new Date(sandboxStartedAtMs).toISOString(),
+    // The sandbox's own start time is in the run activity's heartbeat (see CellClient.status).
+    sandboxStartedAt: exit ? new Date(exit.startedAtMs).toISOString() : undefined,
     outcome,
     killRequested: killRequest,
   }));
@@ -77,33 +96,24 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     killRequest ??= reason || 'kill requested';
   });
 
-  let doc: CellDocument | undefined;
-  ({ document: doc, hostId } = await admit(input.document));
-  const host = hostActivities(input, hostId, doc);
-  enter('starting', 'placing');
-  const cellId = doc.spec.id;
+  const admitted = await admit(input.document);
+  const doc = admitted.document;
+  cellId = doc.spec.id;
+  hostId = admitted.hostId;
+  sandboxId = sandboxIdFor(cellId, info.runId);
+  const host = hostActivities(input, hostId, doc, sandboxId);
+  enter('running', 'placing');
 
-  let exit: SandboxExit | undefined;
-  let cleanupError: string | undefined;
   try {
     if (killRequest !== undefined) {
       outcome = { kind: 'cancelled', reason: `killed before start: ${killRequest}` };
-      return result();
+    } else {
+      exit = await runUntilExit(host, doc, info.runId, () => killRequest, () => enter('killing', 'running'));
+      phases.starting = Math.max(0, exit.startedAtMs - (startedAtMs + (phases.placing ?? 0)));
+      if ((phase as CellPhase) === 'killing') phases.killing = Date.now() - phaseStartMs;
+      else phases.running = Date.now() - phaseStartMs;
+      outcome = exit.outcome;
     }
-    const started = await host.startSandbox({ document: doc, runKey: info.runId });
-    sandboxId = started.sandboxId;
-    sandboxStartedAtMs = started.startedAtMs;
-    enter('running', 'starting');
-    exit = await runUntilExit(
-      host,
-      doc,
-      started.sandboxId,
-      () => killRequest,
-      () => enter('killing', 'running'),
-    );
-    if ((phase as CellPhase) === 'killing') phases.killing = Date.now() - phaseStartMs;
-    else phases.running = Date.now() - phaseStartMs;
-    outcome = exit.outcome;
   } catch (err) {
     if (isCancellation(err)) {
       outcome = { kind: 'cancelled', reason: 'the workflow was cancelled' };
@@ -114,22 +124,25 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
       throw toWorkflowFailure(err);
     }
   } finally {
+    // Runs on success, failure, deadline and cancellation alike (not on terminate: the
+    // reconciler on the host covers that).
     await CancellationScope.nonCancellable(async () => {
-      phaseStartMs = Date.now();
-      phase = 'cleaning-up';
-      if (sandboxId !== undefined && exit === undefined && outcome?.kind === 'cancelled') {
-        await host.killSandbox({ sandboxId, reason: 'request', message: outcome.reason }).catch(() => undefined);
+      if (exit?.removed) return;
+      enter('cleaning-up');
+      if (exit === undefined && outcome?.kind === 'cancelled') {
+        await host.killSandbox({ cellId, runKey: info.runId, reason: 'request', message: outcome.reason }).catch(() => undefined);
       }
-      if (sandboxId !== undefined || outcome?.kind !== 'host-lost') {
+      if (outcome?.kind !== 'host-lost') {
         try {
-          if (!exit?.removed) await host.removeSandbox({ cellId, runKey: info.runId });
+          await host.removeSandbox({ cellId, runKey: info.runId });
         } catch (err) {
           cleanupError = messageOf(err);
         }
       }
       phases.cleanup = Date.now() - phaseStartMs;
-      phase = 'done';
     });
+    phase = 'done';
+    show();
   }
   return result();
 
@@ -147,50 +160,46 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
       stderr: exit?.stderr ?? EMPTY_OUTPUT,
       startedAt: new Date(startedAtMs).toISOString(),
       endedAt: new Date(Date.now()).toISOString(),
-      sandboxStartedAt: sandboxStartedAtMs === undefined ? undefined : new Date(sandboxStartedAtMs).toISOString(),
+      sandboxStartedAt: exit ? new Date(exit.startedAtMs).toISOString() : undefined,
       sandboxEndedAt: exit ? new Date(exit.endedAtMs).toISOString() : undefined,
       phases,
-      cleanupError,
+      cleanupError: cleanupError ?? (exit && !exit.removed ? exit.removeError : undefined),
       scheduleId: input.scheduleId,
     };
   }
 }
 
-/** Waits for the sandbox; at the deadline or on a kill request, kills it and waits for the record. */
+/** Runs the sandbox; at the deadline or on a kill request, kills it and waits for its record. */
 async function runUntilExit(
-  host: CellActivities,
+  host: HostActivities,
   doc: CellDocument,
-  sandboxId: string,
+  runKey: string,
   killRequested: () => string | undefined,
   onKilling: () => void,
 ): Promise<SandboxExit> {
   let exit: SandboxExit | undefined;
   let failure: unknown;
   let deadlinePassed = false;
-  // The wait also removes the sandbox once it has its outcome: one round trip less per cell.
-  const waiting = host.awaitSandbox({ sandboxId, removeOnExit: true }).then(
+  const running = host.runSandbox({ document: doc, runKey }).then(
     (e) => void (exit = e),
-    (err: unknown) => void (failure = err ?? new Error('awaitSandbox failed')),
+    (err: unknown) => void (failure = err ?? new Error('runSandbox failed')),
   );
+  const ttl = doc.spec.lifetime.ttlSeconds;
   const deadline = new CancellationScope();
   void deadline
-    .run(() => sleep(doc.spec.lifetime.ttlSeconds * 1000))
+    .run(() => sleep(ttl * 1000, { summary: `deadline: spec.lifetime.ttlSeconds = ${ttl}` }))
     .then(
       () => void (deadlinePassed = true),
       () => undefined,
     );
   try {
-    await condition(
-      () => exit !== undefined || failure !== undefined || deadlinePassed || killRequested() !== undefined,
-    );
+    await condition(() => exit !== undefined || failure !== undefined || deadlinePassed || killRequested() !== undefined);
     if (exit === undefined && failure === undefined) {
       onKilling();
       const reason = deadlinePassed ? 'deadline' : 'request';
-      const message = deadlinePassed
-        ? `ttl of ${doc.spec.lifetime.ttlSeconds}s passed`
-        : (killRequested() ?? 'kill requested');
-      await host.killSandbox({ sandboxId, reason, message });
-      await waiting;
+      const message = deadlinePassed ? `ttl of ${ttl}s passed` : (killRequested() ?? 'kill requested');
+      await host.killSandbox({ cellId: doc.spec.id, runKey, reason, message });
+      await running;
     }
   } finally {
     deadline.cancel();
@@ -199,43 +208,48 @@ async function runUntilExit(
   return exit!;
 }
 
-function hostActivities(input: CellWorkflowInput, hostId: string, doc: CellDocument): CellActivities {
-  const scheduleToStartTimeout = `${input.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`;
-  const taskQueue = hostTaskQueue(input.taskQueue, hostId);
-  const nonRetryableErrorTypes = [...failureTypes.nonRetryable];
-  const start = proxyActivities<CellActivities>({
-    taskQueue,
-    scheduleToStartTimeout,
-    startToCloseTimeout: '10m', // unpacking a large image the first time
-    // Let a start that is under way finish, so the cleanup that follows sees its sandbox.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes },
-  });
-  const wait = proxyActivities<CellActivities>({
-    taskQueue,
-    scheduleToStartTimeout,
-    startToCloseTimeout: `${doc.spec.lifetime.ttlSeconds + doc.spec.run.limits.gracefulShutdownSeconds + 300}s`,
+interface HostActivities {
+  runSandbox: CellActivities['runSandbox'];
+  killSandbox: CellActivities['killSandbox'];
+  removeSandbox: CellActivities['removeSandbox'];
+}
+
+function hostActivities(input: CellWorkflowInput, hostId: string, doc: CellDocument, sandboxId: string): HostActivities {
+  const base: ActivityOptions = {
+    taskQueue: hostTaskQueue(input.taskQueue, hostId),
+    // A host that does not pick up its work in this time is lost: the cell ends as host-lost.
+    scheduleToStartTimeout: `${input.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`,
+  };
+  const retry = {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    nonRetryableErrorTypes: [...failureTypes.nonRetryable],
+  };
+  const grace = doc.spec.run.limits.gracefulShutdownSeconds;
+  const argv = doc.spec.run.argv.join(' ');
+  const run = proxyActivities<CellActivities>({
+    ...base,
+    summary: `run cell ${doc.spec.id} in sandbox ${sandboxId} on host ${hostId}: ${argv.length > 80 ? `${argv.slice(0, 80)}…` : argv}`,
+    startToCloseTimeout: `${doc.spec.lifetime.ttlSeconds + grace + 600}s`,
+    // A dead worker is noticed within this time; the retry re-attaches on the same host.
     heartbeatTimeout: '10s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes },
+    retry,
   });
-  const control = proxyActivities<CellActivities>({
-    taskQueue,
-    scheduleToStartTimeout,
-    startToCloseTimeout: `${doc.spec.run.limits.gracefulShutdownSeconds + 60}s`,
-    retry: {
-      initialInterval: '500ms',
-      backoffCoefficient: 2,
-      maximumInterval: '10s',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes,
-    },
-  });
+  const control = (summary: string) =>
+    proxyActivities<CellActivities>({
+      ...base,
+      summary,
+      startToCloseTimeout: `${grace + 60}s`,
+      retry: { ...retry, maximumAttempts: 10 },
+    });
   return {
-    startSandbox: start.startSandbox,
-    awaitSandbox: wait.awaitSandbox,
-    killSandbox: control.killSandbox,
-    removeSandbox: control.removeSandbox,
+    runSandbox: run.runSandbox,
+    killSandbox: control(`kill sandbox ${sandboxId} of cell ${doc.spec.id} on host ${hostId}: SIGTERM, ${grace}s grace, SIGKILL`)
+      .killSandbox,
+    removeSandbox: control(`delete sandbox ${sandboxId} of cell ${doc.spec.id} on host ${hostId} and remove its bundle`)
+      .removeSandbox,
   };
 }
 
@@ -257,12 +271,30 @@ async function admit(document: unknown) {
   }
 }
 
+function currentDetails(
+  cellId: string,
+  phase: CellPhase,
+  hostId: string | undefined,
+  sandboxId: string | undefined,
+  outcome: CellResultOutcome | undefined,
+  killRequest: string | undefined,
+): string {
+  const lines = [`**cell** ${cellId || '(validating)'}`, `**phase** ${phase}`];
+  if (hostId) lines.push(`**host** ${hostId}`);
+  if (sandboxId) lines.push(`**sandbox** ${sandboxId}`);
+  if (killRequest) lines.push(`**kill requested** ${killRequest}`);
+  if (outcome) lines.push(`**outcome** ${describeResultOutcome(outcome)}`);
+  return lines.join('\n');
+}
+
+export function describeResultOutcome(outcome: CellResultOutcome): string {
+  if (outcome.kind === 'cancelled') return `cancelled: ${outcome.reason}`;
+  if (outcome.kind === 'host-lost') return `host lost: ${outcome.reason}`;
+  return describeOutcome(outcome);
+}
+
 function isHostLost(err: unknown): boolean {
-  return (
-    err instanceof ActivityFailure &&
-    err.cause instanceof TimeoutFailure &&
-    err.cause.timeoutType === 'SCHEDULE_TO_START'
-  );
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
 }
 
 function messageOf(err: unknown): string {
@@ -273,13 +305,8 @@ function messageOf(err: unknown): string {
 /** Activity failures that outlasted their retries end the workflow with a type the client can act on. */
 function toWorkflowFailure(err: unknown): ApplicationFailure {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && cause.type && failureTypes.nonRetryable.includes(cause.type as never)) {
-    return ApplicationFailure.create({
-      type: failureTypes.rejected,
-      message: cause.message,
-      nonRetryable: true,
-      cause,
-    });
+  if (cause instanceof ApplicationFailure && cause.type && (failureTypes.nonRetryable as readonly string[]).includes(cause.type)) {
+    return ApplicationFailure.create({ type: failureTypes.rejected, message: cause.message, nonRetryable: true, cause });
   }
   return ApplicationFailure.create({
     type: failureTypes.infrastructure,

@@ -99,9 +99,8 @@ export function outcomeOf(
     return { kind: 'oom', memoryMaxBytes: details.memoryMaxBytes };
   }
   if (decoded === undefined) {
-    if (kill && (record.runscExitCode === 137 || record.runscExitCode === 143)) {
-      return killOutcome(kill, undefined);
-    }
+    // Killed before it started (-1), or runsc itself was killed by our signal.
+    if (kill && [-1, 137, 143].includes(record.runscExitCode)) return killOutcome(kill, undefined);
     return {
       kind: 'failed',
       error: details.runscError ?? `runsc exited ${record.runscExitCode} without reporting the workload's status`,

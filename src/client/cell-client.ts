@@ -1,5 +1,14 @@
 // The typed client for application code: start a cell, await it, inspect, kill, list.
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Connection } from '@temporalio/client';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Connection,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { SandboxProgress } from '../../activities/types.ts';
+import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
 import { CellDocumentError } from '../document/errors.ts';
 import { parseCellDocument } from '../document/parse.ts';
 import type { CellDocumentInput } from '../document/schema.ts';
@@ -72,6 +81,7 @@ export class CellClient {
   readonly temporal: Client;
   readonly taskQueue: string;
   private readonly hostScheduleToStartSeconds: number | undefined;
+  private indexed: Promise<boolean> | undefined;
 
   constructor(opts: CellClientOptions) {
     this.temporal = new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' });
@@ -87,6 +97,7 @@ export class CellClient {
       taskQueue: this.taskQueue,
       scheduleId: opts.scheduleId,
       hostScheduleToStartSeconds: this.hostScheduleToStartSeconds,
+      indexed: await this.hasSearchAttributes(),
     };
     const workflowId = cellWorkflowId(doc.spec.id);
     try {
@@ -142,6 +153,20 @@ export class CellClient {
     return out;
   }
 
+  /**
+   * Whether the namespace has the cell search attributes. Asked once per client: a workflow that
+   * upserts an unregistered attribute fails its workflow tasks, so the workflow is told instead.
+   */
+  hasSearchAttributes(): Promise<boolean> {
+    this.indexed ??= this.temporal.connection.operatorService
+      .listSearchAttributes({ namespace: this.temporal.options.namespace })
+      .then(
+        (res) => SEARCH_ATTRIBUTES.every((a) => a.name in (res.customAttributes ?? {})),
+        () => false,
+      );
+    return this.indexed;
+  }
+
   private runHandle(cellId: string, workflowId: string, runId: string | undefined): CellRun {
     const handle = this.temporal.workflow.getHandle(workflowId, runId);
     return {
@@ -160,13 +185,27 @@ export class CellClient {
         }
       },
       async status() {
-        return handle.query<CellStatus>(queries.status);
+        // The sandbox's start is known first to the host: it is in the run activity's heartbeat.
+        const [status, description] = await Promise.all([
+          handle.query<CellStatus>(queries.status),
+          handle.describe().catch(() => undefined),
+        ]);
+        if (status.sandboxStartedAt !== undefined || !description) return status;
+        const progress = await sandboxProgressOf(description);
+        return progress ? { ...status, sandboxStartedAt: new Date(progress.startedAtMs).toISOString() } : status;
       },
       async kill(reason: string) {
         await handle.signal(signals.kill, { reason });
       },
     };
   }
+}
+
+async function sandboxProgressOf(description: WorkflowExecutionDescription): Promise<SandboxProgress | undefined> {
+  const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'runSandbox');
+  const payload = pending?.heartbeatDetails?.payloads?.[0];
+  if (!payload) return undefined;
+  return defaultPayloadConverter.fromPayload<SandboxProgress>(payload);
 }
 
 export { CellDocumentError };

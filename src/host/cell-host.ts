@@ -70,7 +70,7 @@ export interface CellHost {
   /** Writes the bundle and the cell record. Idempotent for one (cell, run key). */
   prepare(doc: CellDocument, runKey: string): Promise<CellHandle>;
   /** Starts the supervisor unless it was started already. */
-  start(handle: CellHandle): Promise<{ supervisorPid: number }>;
+  start(handle: CellHandle): Promise<{ supervisorPid: number | undefined }>;
   launch(doc: CellDocument, runKey: string): Promise<CellHandle>;
   attach(sandboxId: string): Promise<CellHandle | undefined>;
   state(handle: CellHandle): Promise<CellState>;
@@ -168,9 +168,15 @@ export async function createCellHost(
     }
   }
 
-  async function start(handle: CellHandle): Promise<{ supervisorPid: number }> {
+  async function start(handle: CellHandle): Promise<{ supervisorPid: number | undefined }> {
     const known = await readSupervisorPid(handle.cellDir);
     if (known !== undefined) return { supervisorPid: known };
+    if (await readKill(handle.cellDir)) {
+      // Killed before it started: record an outcome without launching anything.
+      await Promise.all(['started', 'ended'].map((f) => writeFile(join(handle.cellDir, f), '')));
+      await writeJsonAtomic(join(handle.cellDir, cellFile.result), { runscExitCode: -1, oomCount: null });
+      return { supervisorPid: undefined };
+    }
     const launch = JSON.parse(await readFile(join(handle.cellDir, 'launch.json'), 'utf8')) as {
       stdoutCap: number;
       stderrCap: number;
@@ -301,40 +307,50 @@ export async function createCellHost(
   async function kill(handle: CellHandle, opts: KillOptions): Promise<void> {
     const graceMs = (opts.graceSeconds ?? handle.gracefulShutdownSeconds) * 1000;
     const signals: ('SIGTERM' | 'SIGKILL')[] = [];
-    const record = async () =>
-      writeJsonAtomic(join(handle.cellDir, cellFile.kill), {
+    // Finished, or already removed by the process that collected its outcome.
+    const finished = async () => (await isGoneOrExited(handle)) || (await state(handle)) === 'lost';
+    const record = async () => {
+      await writeJsonAtomic(join(handle.cellDir, cellFile.kill), {
         reason: opts.reason,
         message: opts.message ?? opts.reason,
         signals,
-      } satisfies KillRecord);
-    if (await readResult(handle.cellDir)) return;
-    signals.push('SIGTERM');
-    await record();
+      } satisfies KillRecord).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err; // the cell was removed meanwhile: nothing to kill
+      });
+    };
+    /** Sends `signal` until runsc takes it or the cell is over; a sandbox still booting cannot take one yet. */
+    const send = async (signal: 'SIGTERM' | 'SIGKILL', until: number) => {
+      signals.push(signal);
+      await record();
+      while (Date.now() < until) {
+        opts.signal?.throwIfAborted();
+        const st = await state(handle);
+        if (st === 'exited' || st === 'lost') return;
+        if (st === 'running') {
+          const sent = await runsc
+            .kill(handle.sandboxId, signal, { all: signal === 'SIGKILL', network: handle.network })
+            .catch(() => 'not-running' as const);
+          if (sent === 'sent') return;
+        }
+        // 'prepared': start() sees the kill record and does not launch.
+        if (st === 'prepared' || !(await readRecord(handle.cellDir))) return;
+        await sleep(100);
+      }
+    };
+    if (await finished()) return;
     const termDeadline = Date.now() + graceMs;
-    // A sandbox still booting cannot take a signal yet: keep trying within the grace.
+    await send('SIGTERM', termDeadline);
     while (Date.now() < termDeadline) {
-      opts.signal?.throwIfAborted();
-      const sent = await runsc
-        .kill(handle.sandboxId, 'SIGTERM', { network: handle.network })
-        .catch(() => 'not-running' as const);
-      if (sent === 'sent') break;
-      if ((await state(handle)) !== 'running') return;
-      await sleep(100);
-    }
-    while (Date.now() < termDeadline) {
-      if (await readResult(handle.cellDir)) return;
+      if (await finished()) return;
       await sleep(50);
     }
-    if (await readResult(handle.cellDir)) return;
-    signals.push('SIGKILL');
-    await record();
-    for (let i = 0; i < 50; i++) {
-      const sent = await runsc
-        .kill(handle.sandboxId, 'SIGKILL', { all: true, network: handle.network })
-        .catch(() => 'not-running' as const);
-      if (sent === 'sent' || (await state(handle)) !== 'running') return;
-      await sleep(100);
-    }
+    if (await finished()) return;
+    await send('SIGKILL', Date.now() + 5000);
+  }
+
+  async function isGoneOrExited(handle: CellHandle): Promise<boolean> {
+    if (await readResult(handle.cellDir)) return true;
+    return !(await readRecord(handle.cellDir));
   }
 
   async function remove(handle: CellHandle): Promise<void> {

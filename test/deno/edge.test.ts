@@ -3,7 +3,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCellActivities } from '../../activities/cell-activities.ts';
 import { createPlacementActivities, type Admission } from '../../activities/placement.ts';
-import type { SandboxExit, SandboxStarted } from '../../activities/types.ts';
+import type { SandboxExit } from '../../activities/types.ts';
 import { generateBundleConfig, serializeBundleConfig } from '../../src/bundle/config.ts';
 import { CellDocumentError } from '../../src/document/errors.ts';
 import { parseCellDocument } from '../../src/document/parse.ts';
@@ -92,11 +92,7 @@ Deno.test('the activity functions run a cell under Deno in a mock activity envir
     );
     const acts = createCellActivities({ host });
     const env = new MockActivityEnvironment();
-    const started: SandboxStarted = await env.run(acts.startSandbox, {
-      document: admitted.document,
-      runKey: 'deno-run',
-    });
-    const exit: SandboxExit = await env.run(acts.awaitSandbox, { sandboxId: started.sandboxId, removeOnExit: true });
+    const exit: SandboxExit = await env.run(acts.runSandbox, { document: admitted.document, runKey: 'deno-run' });
     assert(exit.outcome.kind === 'exited' && exit.outcome.code === 0, `outcome ${JSON.stringify(exit.outcome)}`);
     assert(exit.stdout.tail === 'act\n' && exit.removed, `exit ${JSON.stringify(exit)}`);
   });

@@ -38,8 +38,10 @@ describe('cell workflow', () => {
     expect(r.hostId).toBe(bed.host.config.hostId);
     expect(r.workflowId).toBe(`cell-${r.cellId}`);
     expect(r.phases.running).toBeGreaterThan(0);
-    expect(r.phases.cleanup).toBeGreaterThanOrEqual(0);
+    // The run activity removed the sandbox itself: no separate cleanup step was needed.
+    expect(r.phases.cleanup).toBeUndefined();
     expect(r.cleanupError).toBeUndefined();
+    expect(Date.parse(r.sandboxEndedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(r.sandboxStartedAt ?? ''));
   });
 
   it('completes with a non-zero exit as an outcome, not a failure', async () => {
@@ -101,7 +103,7 @@ describe('cell workflow', () => {
 
   it('answers a status query while the cell runs', async () => {
     const run = await bed.client.start(doc('sleep 1'));
-    const status = await waitForPhase(run.status, 'running');
+    const status = await waitFor(run.status, (s) => s.phase === 'running' && s.sandboxStartedAt !== undefined);
     expect(status.hostId).toBe(bed.host.config.hostId);
     expect(status.sandboxId).toMatch(/^wf-/);
     expect(Date.parse(status.sandboxStartedAt ?? '')).toBeGreaterThan(0);
@@ -147,12 +149,16 @@ describe('cell workflow', () => {
   });
 });
 
-async function waitForPhase<T extends { phase: string }>(status: () => Promise<T>, phase: string): Promise<T> {
+async function waitFor<T extends { phase: string }>(status: () => Promise<T>, done: (s: T) => boolean): Promise<T> {
   const until = Date.now() + 20_000;
   for (;;) {
     const s = await status().catch(() => undefined);
-    if (s?.phase === phase) return s;
-    if (Date.now() > until) throw new Error(`cell never reached phase ${phase} (last: ${s?.phase})`);
+    if (s && done(s)) return s;
+    if (Date.now() > until) throw new Error(`cell never reached the expected state (last: ${JSON.stringify(s)})`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Running, with its sandbox started (so that signals reach the workload). */
+const waitForPhase = <T extends { phase: string; sandboxStartedAt?: string | undefined }>(status: () => Promise<T>, phase: string) =>
+  waitFor(status, (s) => s.phase === phase && (phase !== 'running' || s.sandboxStartedAt !== undefined));
