@@ -13,6 +13,9 @@ export interface CellActivityDeps {
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
+/** Bytes of each stream carried in a heartbeat. */
+const LOG_TAIL_BYTES = 16 * 1024;
+
 export function createCellActivities({ host, log = () => undefined }: CellActivityDeps) {
   return {
     /**
@@ -29,10 +32,22 @@ export function createCellActivities({ host, log = () => undefined }: CellActivi
       await host.start(handle);
       const progress: SandboxProgress = { sandboxId: handle.sandboxId, hostId: handle.hostId, startedAtMs: Date.now() };
       ctx.heartbeat(progress);
+      // Heartbeats (flushed about once a second, see the worker) carry the output so far.
+      const beat = () => {
+        void host.readOutput(handle, LOG_TAIL_BYTES).then(
+          (out) => ctx.heartbeat({ ...progress, ...out }),
+          () => ctx.heartbeat(progress),
+        );
+      };
       if (ctx.info.attempt === 1) log('sandbox started', { cellId: handle.cellId, sandboxId: handle.sandboxId });
-      else log('re-attached to sandbox', { cellId: handle.cellId, sandboxId: handle.sandboxId, attempt: ctx.info.attempt });
+      else
+        log('re-attached to sandbox', {
+          cellId: handle.cellId,
+          sandboxId: handle.sandboxId,
+          attempt: ctx.info.attempt,
+        });
       const exit = await host
-        .wait(handle, { signal: ctx.cancellationSignal, onTick: () => ctx.heartbeat(progress), tickMs: 1000 })
+        .wait(handle, { signal: ctx.cancellationSignal, onTick: beat, tickMs: 500 })
         .catch((err: unknown) => {
           // Cancelled: the workflow decides what happens to the sandbox next.
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;

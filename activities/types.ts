@@ -1,3 +1,4 @@
+import type { OutputTail } from '../src/cell/output.ts';
 import type { CellExit } from '../src/host/cell-host.ts';
 
 export type { CellExit };
@@ -14,4 +15,7 @@ export interface SandboxProgress {
   readonly hostId: string;
   /** When the supervisor was started (host clock, ms since the epoch). */
   readonly startedAtMs: number;
+  /** The output so far (tails), for `cellos logs -f` from any machine that reaches Temporal. */
+  readonly stdout?: OutputTail | undefined;
+  readonly stderr?: OutputTail | undefined;
 }

@@ -108,7 +108,13 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     if (killRequest !== undefined) {
       outcome = { kind: 'cancelled', reason: `killed before start: ${killRequest}` };
     } else {
-      exit = await runUntilExit(host, doc, info.runId, () => killRequest, () => enter('killing', 'running'));
+      exit = await runUntilExit(
+        host,
+        doc,
+        info.runId,
+        () => killRequest,
+        () => enter('killing', 'running'),
+      );
       phases.starting = Math.max(0, exit.startedAtMs - (startedAtMs + (phases.placing ?? 0)));
       if ((phase as CellPhase) === 'killing') phases.killing = Date.now() - phaseStartMs;
       else phases.running = Date.now() - phaseStartMs;
@@ -130,7 +136,9 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
       if (exit?.removed) return;
       enter('cleaning-up');
       if (exit === undefined && outcome?.kind === 'cancelled') {
-        await host.killSandbox({ cellId, runKey: info.runId, reason: 'request', message: outcome.reason }).catch(() => undefined);
+        await host
+          .killSandbox({ cellId, runKey: info.runId, reason: 'request', message: outcome.reason })
+          .catch(() => undefined);
       }
       if (outcome?.kind !== 'host-lost') {
         try {
@@ -193,7 +201,9 @@ async function runUntilExit(
       () => undefined,
     );
   try {
-    await condition(() => exit !== undefined || failure !== undefined || deadlinePassed || killRequested() !== undefined);
+    await condition(
+      () => exit !== undefined || failure !== undefined || deadlinePassed || killRequested() !== undefined,
+    );
     if (exit === undefined && failure === undefined) {
       onKilling();
       const reason = deadlinePassed ? 'deadline' : 'request';
@@ -214,7 +224,12 @@ interface HostActivities {
   removeSandbox: CellActivities['removeSandbox'];
 }
 
-function hostActivities(input: CellWorkflowInput, hostId: string, doc: CellDocument, sandboxId: string): HostActivities {
+function hostActivities(
+  input: CellWorkflowInput,
+  hostId: string,
+  doc: CellDocument,
+  sandboxId: string,
+): HostActivities {
   const base: ActivityOptions = {
     taskQueue: hostTaskQueue(input.taskQueue, hostId),
     // A host that does not pick up its work in this time is lost: the cell ends as host-lost.
@@ -246,8 +261,9 @@ function hostActivities(input: CellWorkflowInput, hostId: string, doc: CellDocum
     });
   return {
     runSandbox: run.runSandbox,
-    killSandbox: control(`kill sandbox ${sandboxId} of cell ${doc.spec.id} on host ${hostId}: SIGTERM, ${grace}s grace, SIGKILL`)
-      .killSandbox,
+    killSandbox: control(
+      `kill sandbox ${sandboxId} of cell ${doc.spec.id} on host ${hostId}: SIGTERM, ${grace}s grace, SIGKILL`,
+    ).killSandbox,
     removeSandbox: control(`delete sandbox ${sandboxId} of cell ${doc.spec.id} on host ${hostId} and remove its bundle`)
       .removeSandbox,
   };
@@ -294,7 +310,11 @@ export function describeResultOutcome(outcome: CellResultOutcome): string {
 }
 
 function isHostLost(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === 'SCHEDULE_TO_START'
+  );
 }
 
 function messageOf(err: unknown): string {
@@ -305,8 +325,17 @@ function messageOf(err: unknown): string {
 /** Activity failures that outlasted their retries end the workflow with a type the client can act on. */
 function toWorkflowFailure(err: unknown): ApplicationFailure {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && cause.type && (failureTypes.nonRetryable as readonly string[]).includes(cause.type)) {
-    return ApplicationFailure.create({ type: failureTypes.rejected, message: cause.message, nonRetryable: true, cause });
+  if (
+    cause instanceof ApplicationFailure &&
+    cause.type &&
+    (failureTypes.nonRetryable as readonly string[]).includes(cause.type)
+  ) {
+    return ApplicationFailure.create({
+      type: failureTypes.rejected,
+      message: cause.message,
+      nonRetryable: true,
+      cause,
+    });
   }
   return ApplicationFailure.create({
     type: failureTypes.infrastructure,

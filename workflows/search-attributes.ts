@@ -24,7 +24,8 @@ export function searchAttributeUpdates(s: {
   if (s.scheduleId) pairs.push({ key: CellScheduleIdKey, value: s.scheduleId });
   if (s.outcome) {
     pairs.push({ key: CellOutcomeKey, value: s.outcome.kind });
-    const code = s.outcome.kind === 'exited' ? s.outcome.code : s.outcome.kind === 'deadline' ? s.outcome.exitCode : undefined;
+    const code =
+      s.outcome.kind === 'exited' ? s.outcome.code : s.outcome.kind === 'deadline' ? s.outcome.exitCode : undefined;
     if (code !== undefined) pairs.push({ key: CellExitCodeKey, value: code });
   }
   return pairs;

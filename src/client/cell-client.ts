@@ -1,13 +1,7 @@
 // The typed client for application code: start a cell, await it, inspect, kill, list.
-import {
-  Client,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  type Connection,
-  type WorkflowExecutionDescription,
-} from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { SandboxProgress } from '../../activities/types.ts';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Connection } from '@temporalio/client';
+import { cellLogs, type FollowOptions, type LogChunk } from './logs.ts';
+import { sandboxProgressOf } from './progress.ts';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
 import { CellDocumentError } from '../document/errors.ts';
 import { parseCellDocument } from '../document/parse.ts';
@@ -131,6 +125,11 @@ export class CellClient {
     return this.getHandle(cellId).status();
   }
 
+  /** A cell's output: what there is now, or (follow) as it appears until the cell ends. */
+  logs(cellId: string, opts: FollowOptions = {}): AsyncGenerator<LogChunk> {
+    return cellLogs(this.temporal.workflow.getHandle(cellWorkflowId(cellId)), opts);
+  }
+
   async kill(cellId: string, reason: string): Promise<void> {
     await this.getHandle(cellId).kill(reason);
   }
@@ -199,13 +198,6 @@ export class CellClient {
       },
     };
   }
-}
-
-async function sandboxProgressOf(description: WorkflowExecutionDescription): Promise<SandboxProgress | undefined> {
-  const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'runSandbox');
-  const payload = pending?.heartbeatDetails?.payloads?.[0];
-  if (!payload) return undefined;
-  return defaultPayloadConverter.fromPayload<SandboxProgress>(payload);
 }
 
 export { CellDocumentError };

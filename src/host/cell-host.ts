@@ -80,6 +80,8 @@ export interface CellHost {
   remove(handle: CellHandle): Promise<void>;
   /** remove() for a sandbox that may have no record (its start was interrupted). */
   removeById(sandboxId: string): Promise<void>;
+  /** The captured output so far, as tails of at most `maxBytes` each. */
+  readOutput(handle: CellHandle, maxBytes: number): Promise<{ stdout: OutputTail; stderr: OutputTail }>;
   /** Sandbox ids with a record on this host. */
   listSandboxIds(): Promise<string[]>;
 }
@@ -428,6 +430,16 @@ export async function createCellHost(
               createdAtMs: 0,
             }),
       );
+    },
+    async readOutput(handle, maxBytes) {
+      const [out, err] = await Promise.all([
+        readTail(join(handle.cellDir, cellFile.stdout), maxBytes),
+        readTail(join(handle.cellDir, cellFile.stderr), maxBytes),
+      ]);
+      return {
+        stdout: { tail: out.text, bytes: out.bytes, droppedBytes: 0 },
+        stderr: { tail: err.text, bytes: err.bytes, droppedBytes: 0 },
+      };
     },
     async listSandboxIds() {
       return readdir(config.cellsDir).catch(() => []);

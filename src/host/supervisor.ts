@@ -16,11 +16,12 @@ import { spawn } from 'node:child_process';
 export const SUPERVISOR_SCRIPT = `set -u
 dir=$1 bundle=$2 id=$3 max_out=$4 max_err=$5 oom_probe=$6
 shift 6
-# Builtins only, but for mkfifo, head, wc and runsc: every exec here costs ~1-2 ms per cell.
+# Builtins only, but for mkfifo, dd, wc and runsc: every exec here costs ~1-2 ms per cell.
 echo $$ > "$dir/supervisor.pid"
 mkfifo -m 600 "$dir/out.fifo" "$dir/err.fifo" || exit 97
-{ head -c "$max_out" > "$dir/stdout"; wc -c > "$dir/stdout.dropped"; } < "$dir/out.fifo" &
-{ head -c "$max_err" > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/err.fifo" &
+# dd, not head: head buffers its output, and logs -f must see lines as they are written.
+{ dd bs=65536 iflag=count_bytes count="$max_out" status=none > "$dir/stdout"; wc -c > "$dir/stdout.dropped"; } < "$dir/out.fifo" &
+{ dd bs=65536 iflag=count_bytes count="$max_err" status=none > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/err.fifo" &
 : > "$dir/started"
 "$@" --debug "--debug-log=$dir/runsc.%COMMAND%.log" run --bundle "$bundle" "$id" > "$dir/out.fifo" 2> "$dir/err.fifo" < /dev/null
 code=$?

@@ -51,6 +51,8 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
     // Each running cell holds one awaitSandbox slot; starts, kills and removals need slots
     // beside them, or a full host could not kill a cell at its deadline.
     maxConcurrentActivityTaskExecutions: maxCells * 2 + 4,
+    // Heartbeats carry the cell's output for `cellos logs -f`: flush them about once a second.
+    maxHeartbeatThrottleInterval: '1s',
   });
   const run = async () => {
     await Promise.all([shared.run(), host.run()]);

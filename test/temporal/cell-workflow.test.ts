@@ -149,6 +149,33 @@ describe('cell workflow', () => {
   });
 });
 
+describe('logs', () => {
+  it('follows the output of a running cell within 2 s, then ends with the cell', async () => {
+    const run = await bed.client.start(doc('i=1; while [ $i -le 6 ]; do echo line$i; i=$((i+1)); sleep 0.5; done'));
+    const seen: { text: string; at: number }[] = [];
+    for await (const chunk of bed.client.logs(run.cellId, { follow: true, pollMs: 200 })) {
+      seen.push({ text: chunk.text, at: Date.now() });
+    }
+    const result = await run.result();
+    const all = seen.map((c) => c.text).join('');
+    expect(all).toBe('line1\nline2\nline3\nline4\nline5\nline6\n');
+    // line1 was written right after the sandbox started; it arrived while the cell still ran.
+    const firstAt = seen.find((c) => c.text.includes('line1'))!.at;
+    expect(firstAt - Date.parse(result.sandboxStartedAt!)).toBeLessThan(2000);
+    expect(firstAt).toBeLessThan(Date.parse(result.sandboxEndedAt!));
+  });
+
+  it('shows the captured output of a finished cell', async () => {
+    const r = await bed.client.run(doc('echo done-out; echo done-err >&2'));
+    const chunks = [];
+    for await (const c of bed.client.logs(r.cellId)) chunks.push(c);
+    expect(chunks).toEqual([
+      { stream: 'stdout', text: 'done-out\n' },
+      { stream: 'stderr', text: 'done-err\n' },
+    ]);
+  });
+});
+
 async function waitFor<T extends { phase: string }>(status: () => Promise<T>, done: (s: T) => boolean): Promise<T> {
   const until = Date.now() + 20_000;
   for (;;) {
@@ -160,5 +187,7 @@ async function waitFor<T extends { phase: string }>(status: () => Promise<T>, do
 }
 
 /** Running, with its sandbox started (so that signals reach the workload). */
-const waitForPhase = <T extends { phase: string; sandboxStartedAt?: string | undefined }>(status: () => Promise<T>, phase: string) =>
-  waitFor(status, (s) => s.phase === phase && (phase !== 'running' || s.sandboxStartedAt !== undefined));
+const waitForPhase = <T extends { phase: string; sandboxStartedAt?: string | undefined }>(
+  status: () => Promise<T>,
+  phase: string,
+) => waitFor(status, (s) => s.phase === phase && (phase !== 'running' || s.sandboxStartedAt !== undefined));
