@@ -88,7 +88,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     hostId,
     sandboxId,
     // The sandbox's own start time is in the run activity's heartbeat (see CellClient.status).
-    sandboxStartedAt: exit ? new Date(exit.startedAtMs).toISOString() : undefined,
+    sandboxStartedAt: iso(exit?.startedAtMs),
     outcome,
     killRequested: killRequest,
   }));
@@ -166,10 +166,10 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
       exitCode: o.kind === 'exited' ? o.code : o.kind === 'deadline' ? o.exitCode : undefined,
       stdout: exit?.stdout ?? EMPTY_OUTPUT,
       stderr: exit?.stderr ?? EMPTY_OUTPUT,
-      startedAt: new Date(startedAtMs).toISOString(),
-      endedAt: new Date(Date.now()).toISOString(),
-      sandboxStartedAt: exit ? new Date(exit.startedAtMs).toISOString() : undefined,
-      sandboxEndedAt: exit ? new Date(exit.endedAtMs).toISOString() : undefined,
+      startedAt: iso(startedAtMs)!,
+      endedAt: iso(Date.now())!,
+      sandboxStartedAt: iso(exit?.startedAtMs),
+      sandboxEndedAt: iso(exit?.endedAtMs),
       phases,
       cleanupError: cleanupError ?? (exit && !exit.removed ? exit.removeError : undefined),
       scheduleId: input.scheduleId,
@@ -307,6 +307,11 @@ export function describeResultOutcome(outcome: CellResultOutcome): string {
   if (outcome.kind === 'cancelled') return `cancelled: ${outcome.reason}`;
   if (outcome.kind === 'host-lost') return `host lost: ${outcome.reason}`;
   return describeOutcome(outcome);
+}
+
+/** A bad time from a host must not throw a plain error in workflow code (that hangs the workflow). */
+function iso(ms: number | undefined): string | undefined {
+  return ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
 
 function isHostLost(err: unknown): boolean {

@@ -1,5 +1,6 @@
 // A real worker (shared + host queue) and client against the test run's dev server.
 import { Connection } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { CellClient } from '../../src/client/cell-client.ts';
@@ -17,7 +18,9 @@ export interface TemporalTestBed {
   close(): Promise<void>;
 }
 
-export async function startTestBed(opts: { host?: HostConfigInput; hostScheduleToStartSeconds?: number } = {}): Promise<TemporalTestBed> {
+export async function startTestBed(
+  opts: { host?: HostConfigInput; hostScheduleToStartSeconds?: number } = {},
+): Promise<TemporalTestBed> {
   const address = inject('temporalAddress');
   const host = await makeTestHost(opts.host);
   const taskQueue = `test-${host.config.hostId}`;
@@ -45,4 +48,49 @@ export async function startTestBed(opts: { host?: HostConfigInput; hostScheduleT
       await host.cleanupDir();
     },
   };
+}
+
+/** Polls a cell's status until it reaches `phase` (20 s at most). */
+export async function waitForPhase<T extends { phase: string }>(status: () => Promise<T>, phase: string): Promise<T> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const s = await status().catch(() => undefined);
+    if (s?.phase === phase) return s;
+    if (Date.now() > until) throw new Error(`cell never reached phase ${phase} (last: ${s?.phase})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The full event history of one workflow run, as the server stores it. */
+export async function fetchHistory(bed: TemporalTestBed, workflowId: string, runId?: string): Promise<History> {
+  return bed.client.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+}
+
+/** The attempt number of each completed run of activity `type` in a history (from ActivityTaskStarted). */
+export function activityAttempts(history: History, type: string): number[] {
+  const events = history.events ?? [];
+  const scheduled = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)
+      .map((e) => String(e.eventId)),
+  );
+  return events
+    .filter((e) => scheduled.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)))
+    .map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0);
+}
+
+/** Waits until runsc reports the container of a cell run in `status` (a workflow's phase runs ahead of it). */
+export async function waitForContainer(
+  bed: TemporalTestBed,
+  run: { cellId: string; runId: string },
+  status = 'running',
+): Promise<void> {
+  const id = bed.host.sandboxIdFor(run.cellId, run.runId);
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const state = await bed.host.runsc.state(id);
+    if (state?.status === status) return;
+    if (Date.now() > until) throw new Error(`container ${id} never became ${status} (last: ${state?.status})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

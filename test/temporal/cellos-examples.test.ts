@@ -1,0 +1,105 @@
+// CellOS's own example documents (test/fixtures/documents/, see /work/shared/notes/cellos-document.md)
+// run end to end through Temporal: real dev server, worker, runsc and the busybox rootfs.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CellFailedError } from '../../src/client/cell-client.ts';
+import { FULL_DOCUMENT, REAL_DOCUMENT, documentJson, documentText } from '../fixtures/documents/load.ts';
+import { expectNoLeftovers } from '../helpers/host.ts';
+import { fetchHistory, startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
+
+const SECRET = 's3cret';
+
+let bed: TemporalTestBed;
+beforeAll(async () => {
+  bed = await startTestBed({ host: { secrets: { DB_PASSWORD: SECRET } } });
+});
+afterEach(async () => {
+  await expectNoLeftovers(bed.host);
+});
+afterAll(async () => {
+  await bed?.close();
+});
+
+/**
+ * Every string in a history, with each payload's bytes decoded as UTF-8 (historyToJSON would show them
+ * base64-encoded, where a plain search cannot see a secret).
+ */
+async function historyText(workflowId: string, runId: string): Promise<string> {
+  const history = await fetchHistory(bed, workflowId, runId);
+  const out: string[] = [];
+  const seen = new Set<object>();
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') out.push(value);
+    else if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'));
+    else if (value !== null && typeof value === 'object' && !seen.has(value)) {
+      seen.add(value);
+      for (const v of Object.values(value)) walk(v);
+    }
+  };
+  walk(history);
+  return out.join('\n');
+}
+
+describe('CellOS example documents through Temporal', () => {
+  it('runs the real t-timeout document from CellOS, byte for byte, to a clean exit after its sleep 2', async () => {
+    const t0 = Date.now();
+    const run = await bed.client.start(JSON.parse(documentText(REAL_DOCUMENT)) as unknown);
+    expect(run.workflowId).toBe('cell-t-timeout');
+    const r = await run.result();
+    expect(r.cellId).toBe('t-timeout');
+    expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.bytes).toBe(0);
+    expect(r.stderr.bytes).toBe(0);
+    expect(r.cleanupError).toBeUndefined();
+    // The sandbox really slept: from its start to its end at least the 2 s of `sleep 2`.
+    expect(Date.parse(r.sandboxEndedAt ?? '') - Date.parse(r.sandboxStartedAt ?? '')).toBeGreaterThanOrEqual(1900);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('runs the demo-cell-001 shape with its secret delivered by env, in /work, without the secret in the history', async () => {
+    // The full CellOS document (limits, correlation, export and the sections of unknown shape) with a
+    // workload that shows what it received instead of writing /out/report.json.
+    const doc = documentJson(FULL_DOCUMENT);
+    doc.spec.run.argv = ['/bin/sh', '-c', 'printf %s "$DB_PASSWORD" | wc -c; pwd'];
+    expect(doc.spec.authority.secretRefs).toEqual(['DB_PASSWORD']);
+    expect(doc.spec.run.workingDirectory).toBe('/work');
+    const run = await bed.client.start(doc);
+    const r = await run.result();
+    expect(r.cellId).toBe('demo-cell-001');
+    expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+    // The value arrived (its length, not the value, is printed) and the cwd is the document's.
+    expect(r.stdout.tail.trim().split(/\s+/)).toEqual([String(SECRET.length), '/work']);
+    expect(r.cleanupError).toBeUndefined();
+
+    const text = await historyText(run.workflowId, run.runId);
+    // The search reads payloads: it finds the secret's name (in the document) and the workload's output.
+    expect(text).toContain('DB_PASSWORD');
+    expect(text).toContain('req-7f3a9c');
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(Buffer.from(SECRET).toString('base64'));
+  });
+
+  it('runs demo-cell-001 exactly as written to the outcome its workload earns: writing /out/report.json is refused', async () => {
+    // The document's own argv writes the length of the secret to /out/report.json, the path its export
+    // section names. The workload runs as nobody (uid 65534) on a read-only rootfs and artifact export
+    // is not implemented, so the write fails with the shell's own error; the cell still completes with
+    // that outcome and is cleaned up.
+    const run = await bed.client.start(documentJson(FULL_DOCUMENT));
+    const r = await run.result();
+    expect(r.outcome.kind).toBe('exited');
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr.tail).toMatch(/can't create \/out\/report\.json: (Permission denied|Read-only file system)/);
+    expect(r.cleanupError).toBeUndefined();
+    expect(await historyText(run.workflowId, run.runId)).not.toContain(SECRET);
+  });
+
+  it('fails demo-cell-001 with CellRejectedByHost when the host has no value for a secret it refers to', async () => {
+    const doc = documentJson(FULL_DOCUMENT);
+    doc.spec.id = 'demo-cell-001-missing-secret';
+    doc.spec.authority.secretRefs = ['DB_PASSWORD', 'API_TOKEN'];
+    const err = await bed.client.run(doc).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CellFailedError);
+    expect((err as CellFailedError).type).toBe('CellRejectedByHost');
+    expect((err as Error).message).toMatch(/secret API_TOKEN .*has no value on this host/);
+  });
+});

@@ -1,0 +1,239 @@
+// Determinism guard: every saved history of cellWorkflow must replay against today's workflow code.
+// A change to workflows/ that would break a cell running during a deploy (different commands, order or
+// activity types) fails here; make it with patched()/deprecatePatch() instead.
+//
+// The histories in test/histories/ are recorded from a real run of each path:
+//   source scripts/env.sh && RECORD_HISTORIES=1 npx vitest run test/temporal/replay.test.ts
+// Every .json there is replayed. Re-record only on purpose (a new path, or a change made behind
+// patched()); recording overwrites <path>.json, so first copy a history that running cells may still be
+// on to another name (e.g. success-v1.json) to keep replaying it.
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CellFailedError } from '../../src/client/cell-client.ts';
+import {
+  CELL_WORKFLOW_TYPE,
+  cellWorkflowId,
+  signals,
+  type CellResult,
+  type CellWorkflowInput,
+} from '../../src/shared.ts';
+import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
+import { expectNoLeftovers, repoRoot } from '../helpers/host.ts';
+import { fetchHistory, startTestBed, waitForContainer, type TemporalTestBed } from '../helpers/temporal.ts';
+
+const historiesDir = join(repoRoot, 'test', 'histories');
+const RECORD = process.env.RECORD_HISTORIES === '1';
+
+/** Every path of cellWorkflow that must keep replaying. */
+const PATHS = [
+  'success',
+  'non-zero-exit',
+  'deadline-sigterm',
+  'deadline-sigkill',
+  'kill-signal',
+  'cancelled-mid-run',
+  'host-rejected',
+  'invalid-document',
+  'host-lost',
+  'killed-before-start',
+] as const;
+type PathName = (typeof PATHS)[number];
+
+// Only defined when recording, so that a normal run reports no skipped tests.
+if (RECORD) describe('recording cellWorkflow histories (RECORD_HISTORIES=1)', recordHistories);
+
+function recordHistories(): void {
+  let bed: TemporalTestBed;
+  beforeAll(async () => {
+    bed = await startTestBed();
+    await mkdir(historiesDir, { recursive: true });
+  });
+  afterEach(async () => {
+    await expectNoLeftovers(bed.host);
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  let seq = 0;
+  const doc = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) => ({
+    apiVersion: 'cellos.io/v1',
+    kind: 'ExecutionCell',
+    spec: {
+      id: `replay-${++seq}`,
+      authority: { secretRefs: [] },
+      lifetime: { ttlSeconds: 60 },
+      ...spec,
+      run: { argv: ['/bin/sh', '-c', script], ...run },
+    },
+  });
+  const input = (document: unknown, extra: Partial<CellWorkflowInput> = {}): CellWorkflowInput => ({
+    document,
+    taskQueue: bed.taskQueue,
+    ...extra,
+  });
+  const idOf = (document: { spec: { id: string } }) => cellWorkflowId(document.spec.id);
+
+  async function save(path: PathName, workflowId: string, runId?: string): Promise<void> {
+    const history = JSON.parse(historyToJSON(await fetchHistory(bed, workflowId, runId))) as {
+      events: { eventType: string }[];
+    };
+    // A closed run only: replaying an open history proves less.
+    expect(history.events.at(-1)?.eventType).toMatch(/^EVENT_TYPE_WORKFLOW_EXECUTION_(COMPLETED|FAILED)$/);
+    await writeFile(join(historiesDir, `${path}.json`), `${JSON.stringify(history, null, 2)}\n`);
+  }
+
+  const record: Record<PathName, () => Promise<void>> = {
+    async success() {
+      const run = await bed.client.start(doc('echo hello'));
+      expect((await run.result()).outcome).toEqual({ kind: 'exited', code: 0 });
+      await save('success', run.workflowId, run.runId);
+    },
+    async 'non-zero-exit'() {
+      const run = await bed.client.start(doc('echo bad >&2; exit 3'));
+      expect((await run.result()).outcome).toEqual({ kind: 'exited', code: 3 });
+      await save('non-zero-exit', run.workflowId, run.runId);
+    },
+    async 'deadline-sigterm'() {
+      const run = await bed.client.start(
+        doc(
+          "trap 'exit 9' TERM; while true; do sleep 0.1; done",
+          { limits: { gracefulShutdownSeconds: 5 } },
+          { lifetime: { ttlSeconds: 2 } },
+        ),
+      );
+      expect((await run.result()).outcome).toEqual({ kind: 'deadline', signal: 'SIGTERM', exitCode: 9 });
+      await save('deadline-sigterm', run.workflowId, run.runId);
+    },
+    async 'deadline-sigkill'() {
+      const run = await bed.client.start(
+        doc(
+          "trap '' TERM; while true; do sleep 0.1; done",
+          { limits: { gracefulShutdownSeconds: 1 } },
+          { lifetime: { ttlSeconds: 1 } },
+        ),
+      );
+      expect((await run.result()).outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
+      await save('deadline-sigkill', run.workflowId, run.runId);
+    },
+    async 'kill-signal'() {
+      const run = await bed.client.start(doc("trap 'exit 4' TERM; while true; do sleep 0.1; done"));
+      await waitForContainer(bed, run);
+      await run.kill('operator says stop');
+      expect((await run.result()).outcome).toEqual({
+        kind: 'killed',
+        reason: 'operator says stop',
+        signal: 'SIGTERM',
+      });
+      await save('kill-signal', run.workflowId, run.runId);
+    },
+    async 'cancelled-mid-run'() {
+      const run = await bed.client.start(doc('sleep 30'));
+      await waitForContainer(bed, run);
+      await bed.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
+      const r = await run.result();
+      expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'the workflow was cancelled' });
+      expect(r.cleanupError).toBeUndefined();
+      await save('cancelled-mid-run', run.workflowId, run.runId);
+    },
+    async 'host-rejected'() {
+      const run = await bed.client.start(doc('true', { mounts: [{ source: '/etc', destination: '/tmp' }] }));
+      const err = await run.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CellFailedError);
+      expect((err as CellFailedError).type).toBe('CellRejectedByHost');
+      await save('host-rejected', run.workflowId, run.runId);
+    },
+    async 'invalid-document'() {
+      const bad = { apiVersion: 'cellos.io/v1', kind: 'ExecutionCell', spec: { id: 'replay-invalid' } };
+      const handle = await bed.client.temporal.workflow.start(CELL_WORKFLOW_TYPE, {
+        taskQueue: bed.taskQueue,
+        workflowId: `replay-invalid-${Date.now()}`,
+        args: [input(bad)],
+      });
+      const err = await handle.result().catch((e: unknown) => e);
+      expect((err as { cause?: { type?: string } }).cause?.type).toBe('InvalidCellDocument');
+      await save('invalid-document', handle.workflowId, handle.firstExecutionRunId);
+    },
+    async 'host-lost'() {
+      // The host activities go to a queue no worker polls: the host "never picks up the work".
+      const d = doc('true');
+      const handle = await bed.client.temporal.workflow.start(CELL_WORKFLOW_TYPE, {
+        taskQueue: bed.taskQueue,
+        workflowId: idOf(d),
+        args: [input(d, { taskQueue: `${bed.taskQueue}-unpolled`, hostScheduleToStartSeconds: 1 })],
+      });
+      const r = (await handle.result()) as CellResult;
+      expect(r.outcome.kind).toBe('host-lost');
+      await save('host-lost', handle.workflowId, handle.firstExecutionRunId);
+    },
+    async 'killed-before-start'() {
+      const d = doc('echo never');
+      const handle = await bed.client.temporal.workflow.signalWithStart(CELL_WORKFLOW_TYPE, {
+        taskQueue: bed.taskQueue,
+        workflowId: idOf(d),
+        args: [input(d)],
+        signal: signals.kill,
+        signalArgs: [{ reason: 'changed my mind' }],
+      });
+      const r = (await handle.result()) as CellResult;
+      expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'killed before start: changed my mind' });
+      expect(r.sandboxStartedAt).toBeUndefined();
+      await save('killed-before-start', handle.workflowId, handle.signaledRunId);
+    },
+  };
+
+  it.each(PATHS)('records the %s path', async (path) => {
+    await record[path]();
+  });
+}
+
+describe('replaying saved cellWorkflow histories', () => {
+  let names: string[] = [];
+  const histories = new Map<string, History>();
+  let bundle: { code: string };
+  beforeAll(async () => {
+    names = (await readdir(historiesDir)).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+    for (const name of names) {
+      histories.set(name, historyFromJSON(JSON.parse(await readFile(join(historiesDir, `${name}.json`), 'utf8'))));
+    }
+    bundle = await loadWorkflowBundle();
+  });
+
+  async function replay(entries: [string, History][]): Promise<Map<string, Error | undefined>> {
+    const results = new Map<string, Error | undefined>();
+    const replayed = Worker.runReplayHistories(
+      { workflowBundle: bundle, replayName: 'cellos-replay-test' },
+      entries.map(([workflowId, history]) => ({ workflowId, history })),
+    );
+    for await (const r of replayed) results.set(r.workflowId, r.error);
+    return results;
+  }
+
+  it('has a saved history for every path of the workflow (at least 8)', () => {
+    expect(names.length).toBeGreaterThanOrEqual(8);
+    expect(names).toEqual(expect.arrayContaining([...PATHS]));
+  });
+
+  it('replays every saved history without a non-determinism or workflow task error', async () => {
+    const results = await replay([...histories]);
+    expect([...results.keys()].sort()).toEqual([...names].sort());
+    const errors = [...results].filter(([, e]) => e !== undefined).map(([n, e]) => `${n}: ${e?.name}: ${e?.message}`);
+    expect(errors).toEqual([]);
+  });
+
+  it('notices when the code no longer matches a history (the guard is real)', async () => {
+    // Rename the first activity the success path schedules, as a code change would.
+    const tampered = historyFromJSON(JSON.parse(await readFile(join(historiesDir, 'success.json'), 'utf8')));
+    const scheduled = tampered.events?.find(
+      (e) => e.activityTaskScheduledEventAttributes,
+    )?.activityTaskScheduledEventAttributes;
+    expect(scheduled?.activityType?.name).toBeTruthy();
+    scheduled!.activityType!.name = `${scheduled!.activityType!.name}Renamed`;
+    const results = await replay([['success-tampered', tampered]]);
+    expect(results.get('success-tampered')).toBeInstanceOf(DeterminismViolationError);
+  });
+});
