@@ -27,6 +27,7 @@ export async function runCell(host: CellHost, doc: CellDocument, opts: RunCellOp
         .catch(() => undefined);
     }, doc.spec.lifetime.ttlSeconds * 1000);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
     const exit = await host.wait(handle);
     return exit;
   } finally {

@@ -106,14 +106,16 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   };
 }
 
-export function isListening(host: string, port: number): Promise<boolean> {
+export function isListening(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
-    socket.once('connect', () => {
+    const done = (ok: boolean) => {
       socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
   });
 }
 

@@ -1,0 +1,29 @@
+// A CellClient on a resolved Temporal target, loaded lazily (the Temporal client is heavy).
+import type { CellClient } from '../client/cell-client.ts';
+import type { WorkerConfig } from '../worker/config.ts';
+import type { TemporalTarget } from './temporal.ts';
+
+export interface OpenClient {
+  readonly client: CellClient;
+  /** Runs `fn` with a deadline on its calls (a query nobody answers would otherwise wait long). */
+  withDeadline<R>(ms: number, fn: () => Promise<R>): Promise<R>;
+  close(): Promise<void>;
+}
+
+export async function openCellClient(cfg: WorkerConfig, target: TemporalTarget): Promise<OpenClient> {
+  const [{ CellClient }, { connectClient }] = await Promise.all([
+    import('../client/cell-client.ts'),
+    import('../worker/connection.ts'),
+  ]);
+  const connection = await connectClient(target.connection);
+  return {
+    client: new CellClient({
+      connection,
+      namespace: target.connection.namespace,
+      taskQueue: cfg.taskQueue,
+      hostScheduleToStartSeconds: cfg.hostScheduleToStartSeconds,
+    }),
+    withDeadline: (ms, fn) => connection.withDeadline(Date.now() + ms, fn),
+    close: () => connection.close(),
+  };
+}

@@ -1,0 +1,64 @@
+// `cellos exec <file|-> [--json]`: one cell straight through this host's runsc, without Temporal.
+import type { CellExit } from '../../host/cell-host.ts';
+import { workerConfigFromEnv } from '../../worker/config.ts';
+import { readDocument } from '../document-input.ts';
+import { exitCodeForOutcome } from '../exit.ts';
+import { describeResultOutcome, formatSeconds, writeOutputTails } from '../format.ts';
+import type { CliIo } from '../io.ts';
+
+export interface ExecOptions {
+  readonly file: string;
+  readonly json: boolean;
+}
+
+export interface ExecOutput {
+  readonly exitCode: number;
+  readonly exit: CellExit;
+}
+
+/** Results show up to this much of each stream (the files keep up to the document's cap). */
+const TAIL_BYTES = 1024 * 1024;
+
+export async function exec(opts: ExecOptions, io: CliIo): Promise<ExecOutput> {
+  const { doc } = await readDocument(opts.file, io);
+  const cfg = workerConfigFromEnv(io.env);
+  const { createCellHost, runCell } = await import('../../host/index.ts');
+  const host = await createCellHost({ ...cfg.host, outputTailBytes: TAIL_BYTES }, io.env);
+
+  // runCell listens for the abort only once the sandbox has started: an interrupt that comes earlier
+  // is held until then, so that it still kills the cell.
+  const interrupt = new AbortController();
+  let started = false;
+  let interrupted = false;
+  const stopListening = io.onStopSignal(() => {
+    if (interrupted) {
+      io.stderr.write('cellos: still stopping the cell and removing its sandbox\n');
+      return;
+    }
+    interrupted = true;
+    io.stderr.write(`cellos: interrupted: killing cell ${doc.spec.id}\n`);
+    if (started) interrupt.abort();
+  });
+  let exit: CellExit;
+  try {
+    exit = await runCell(host, doc, {
+      signal: interrupt.signal,
+      onStarted: () => {
+        started = true;
+        if (interrupted) setTimeout(() => interrupt.abort(), 0);
+      },
+    });
+  } finally {
+    stopListening();
+  }
+
+  if (opts.json) {
+    io.stdout.write(`${JSON.stringify(exit)}\n`);
+  } else {
+    writeOutputTails(io, exit.stdout, exit.stderr);
+    io.stderr.write(
+      `cellos: cell ${exit.cellId} ${describeResultOutcome(exit.outcome)} after ${formatSeconds(exit.endedAtMs - exit.startedAtMs)} (sandbox ${exit.sandboxId})\n`,
+    );
+  }
+  return { exitCode: exitCodeForOutcome(exit.outcome), exit };
+}

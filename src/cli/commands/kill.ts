@@ -1,0 +1,56 @@
+// `cellos kill <cell-id> [--reason TEXT]`: asks the running cell's workflow to kill it (SIGTERM,
+// its grace, then SIGKILL); the outcome says "killed on request: <reason>".
+import { cellWorkflowId } from '../../shared.ts';
+import { openCellClient } from '../client.ts';
+import { failure } from '../exit.ts';
+import type { CliIo } from '../io.ts';
+import { resolveTemporal } from '../temporal.ts';
+
+export interface KillOptions {
+  readonly cellId: string;
+  readonly reason: string;
+}
+
+export interface KillOutput {
+  readonly exitCode: 0;
+  readonly workflowId: string;
+  readonly runId: string;
+}
+
+export async function kill(opts: KillOptions, io: CliIo): Promise<KillOutput> {
+  const { workerConfigFromEnv } = await import('../../worker/config.ts');
+  const cfg = workerConfigFromEnv(io.env);
+  const target = await resolveTemporal(cfg, io, { start: false });
+  const open = await openCellClient(cfg, target);
+  try {
+    const workflowId = cellWorkflowId(opts.cellId);
+    const { WorkflowNotFoundError } = await import('@temporalio/client');
+    const notFound = () =>
+      failure(
+        `no cell ${opts.cellId} on ${target.connection.address} (no workflow ${workflowId} in namespace ${target.connection.namespace})`,
+      );
+    const desc = await open.client.temporal.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch((err: unknown) => {
+        throw err instanceof WorkflowNotFoundError ? notFound() : err;
+      });
+    if (desc.status.name !== 'RUNNING') {
+      throw failure(`cell ${opts.cellId} is not running: its latest run ${desc.runId} is ${desc.status.name}`);
+    }
+    await open.client
+      .getHandle(opts.cellId, desc.runId)
+      .kill(opts.reason)
+      .catch((err: unknown) => {
+        // It ended between the two calls.
+        if (err instanceof WorkflowNotFoundError) throw failure(`cell ${opts.cellId} is not running any more`);
+        throw err;
+      });
+    io.stderr.write(
+      `cellos: kill sent to cell ${opts.cellId} (workflow ${workflowId} run ${desc.runId}): SIGTERM, then SIGKILL after its grace\n`,
+    );
+    return { exitCode: 0, workflowId, runId: desc.runId };
+  } finally {
+    await open.close();
+  }
+}

@@ -1,0 +1,40 @@
+// `cellos worker [--task-queue Q] [--host-id H] [--max-cells N]`: runs this host's worker until
+// SIGINT/SIGTERM, then shuts it down gracefully. Without TEMPORAL_ADDRESS it uses the embedded local
+// dev server (started detached if nothing listens on its port).
+import type { CliIo, StopSignal } from '../io.ts';
+import { resolveTemporal } from '../temporal.ts';
+import { startWorker } from '../worker-runtime.ts';
+import { overrideEnv, waitForStop, workerLog } from './worker-common.ts';
+
+export interface WorkerCommandOptions {
+  readonly taskQueue: string | undefined;
+  readonly hostId: string | undefined;
+  readonly maxCells: number | undefined;
+}
+
+export interface WorkerOutput {
+  readonly exitCode: 0;
+  readonly signal: StopSignal;
+}
+
+export async function worker(opts: WorkerCommandOptions, io: CliIo): Promise<WorkerOutput> {
+  // Flags override the environment, through the same checks (workerConfigFromEnv).
+  const env = overrideEnv(io.env, {
+    CELLOS_TASK_QUEUE: opts.taskQueue,
+    CELLOS_HOST_ID: opts.hostId,
+    CELLOS_MAX_CELLS: opts.maxCells === undefined ? undefined : String(opts.maxCells),
+  });
+  const { workerConfigFromEnv } = await import('../../worker/config.ts');
+  const cfg = workerConfigFromEnv(env);
+  const target = await resolveTemporal(cfg, { ...io, env }, { start: true });
+  const running = await startWorker({ cfg, target, env, logLevel: 'INFO', log: workerLog(io) });
+  io.stderr.write(
+    `cellos: worker for host ${running.worker.hostId} on ${target.connection.address}: task queues ${running.worker.taskQueue} and ${running.worker.hostTaskQueue}, up to ${cfg.maxConcurrentCells} cells (Ctrl-C stops it)\n`,
+  );
+  const signal = await waitForStop(io, running);
+  io.stderr.write(
+    `cellos: ${signal}: stopping the worker (running cells keep running and are picked up again by the next worker)\n`,
+  );
+  await running.stop();
+  return { exitCode: 0, signal };
+}
