@@ -2,7 +2,7 @@
 // `runsc run` of the same bundle, side by side in one run; throughput at 8 concurrent cells;
 // worker memory over hundreds of cells. Prints figures, asserts nothing.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -103,8 +103,19 @@ async function main() {
     );
     return (N_THROUGHPUT / (performance.now() - t)) * 1000;
   };
-  const tr1 = await throughput(raw);
-  const tw1 = await throughput(viaTemporal);
+  const cpu = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
+    const [sys0, srv0, me0] = [await systemCpuMs(), await processCpuMs(server.pid), process.cpuUsage()];
+    const out = await fn();
+    const [sys1, srv1, me1] = [await systemCpuMs(), await processCpuMs(server.pid), process.cpuUsage(me0)];
+    const per = (ms: number) => (ms / N_THROUGHPUT).toFixed(0);
+    console.log(
+      `  cpu per cell, ${label}: machine ${per(sys1 - sys0)} ms` +
+        (label === 'temporal' ? `, of which temporal server ${per(srv1 - srv0)} ms, worker+client ${per((me1.user + me1.system) / 1000)} ms` : ''),
+    );
+    return out;
+  };
+  const tr1 = await cpu('raw', () => throughput(raw));
+  const tw1 = await cpu('temporal', () => throughput(viaTemporal));
   const tw2 = await throughput(viaTemporal);
   const tr2 = await throughput(raw);
   const tr = (tr1 + tr2) / 2;
@@ -137,6 +148,20 @@ async function main() {
   await nativeConnection.close();
   await server.stop();
   await rm(dir, { recursive: true, force: true });
+}
+
+/** CPU time used by the whole machine (all cores, busy jiffies), in ms. */
+async function systemCpuMs(): Promise<number> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const busy = line.reduce((a, b) => a + b, 0) - line[3]! - line[4]!;
+  return (busy * 1000) / 100;
+}
+
+async function processCpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / 100;
 }
 
 function median(xs: number[]): number {
