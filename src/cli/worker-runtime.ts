@@ -52,6 +52,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       maxConcurrentCells: opts.cfg.maxConcurrentCells,
       workflowBundle,
       log: opts.log,
+      reconcileIntervalMs: opts.cfg.reconcileIntervalSeconds * 1000,
+      orphanGraceMs: opts.cfg.orphanGraceSeconds * 1000,
     });
   } catch (err) {
     await connection.close();

@@ -1,7 +1,7 @@
 // One host's cells: prepare a bundle, start its supervisor, wait for the recorded outcome,
 // kill on a deadline or request, remove everything. Every step is idempotent and keyed by
 // the sandbox id, so a restarted process re-attaches instead of launching twice.
-import { mkdir, readFile, readdir, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, realpath, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateBundleConfig, isAllowedHostPath, serializeBundleConfig } from '../bundle/config.ts';
 import { BundleConfigError } from '../bundle/errors.ts';
@@ -27,7 +27,10 @@ import {
   type CellRecord,
 } from './cell-files.ts';
 import { HostConfigError, normalizeHostConfig, type HostConfig, type HostConfigInput } from './config.ts';
-import { spawnSupervisor } from './supervisor.ts';
+import { findHostProcesses, killGroup, killPid } from './processes.ts';
+import { createSpawner } from './spawner.ts';
+import { launchEnv } from './supervisor.ts';
+import { watchDir, type DirWatch } from './watch.ts';
 
 export interface CellHandle extends CellRecord {
   readonly cellDir: string;
@@ -84,9 +87,15 @@ export interface CellHost {
   readOutput(handle: CellHandle, maxBytes: number): Promise<{ stdout: OutputTail; stderr: OutputTail }>;
   /** Sandbox ids with a record on this host. */
   listSandboxIds(): Promise<string[]>;
+  /** Lets the supervisor launcher go (running cells are not affected). */
+  close(): void;
+  /** Whether this process is preparing the sandbox now (its files exist before its record does). */
+  isPreparing(sandboxId: string): boolean;
 }
 
 const LOST_AFTER_MS = 3000;
+/** Marks that a supervisor launch was asked for: a retry then waits for it instead of launching again. */
+const LAUNCH_REQUESTED = 'launch.requested';
 
 export async function createCellHost(
   input: HostConfigInput,
@@ -115,13 +124,26 @@ export async function createCellHost(
     [config.runscRoot, config.cellsDir, config.bundleDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
   );
   const runsc = createRunscDriver({ runscPath: config.runscPath, root: config.runscRoot, platform });
-  const exits = new Map<string, Promise<void>>();
+  const spawner = createSpawner();
+  /** Sandboxes whose prepare() runs in this process: files without a record yet, not leftovers. */
+  const preparing = new Map<string, number>();
 
   const dirOf = (sandboxId: string) => join(config.cellsDir, sandboxId);
   const handleOf = (record: CellRecord): CellHandle => ({ ...record, cellDir: dirOf(record.sandboxId) });
 
   async function prepare(doc: CellDocument, runKey: string): Promise<CellHandle> {
     const sandboxId = sandboxIdFor(doc.spec.id, runKey);
+    preparing.set(sandboxId, (preparing.get(sandboxId) ?? 0) + 1);
+    try {
+      return await prepareOnce(doc, runKey, sandboxId);
+    } finally {
+      const n = (preparing.get(sandboxId) ?? 1) - 1;
+      if (n > 0) preparing.set(sandboxId, n);
+      else preparing.delete(sandboxId);
+    }
+  }
+
+  async function prepareOnce(doc: CellDocument, runKey: string, sandboxId: string): Promise<CellHandle> {
     const cellDir = dirOf(sandboxId);
     const existing = await readRecord(cellDir);
     if (existing) return handleOf(existing);
@@ -138,7 +160,7 @@ export async function createCellHost(
     };
     const handle = handleOf(record);
     try {
-      await mkdir(cellDir, { recursive: true, mode: 0o700 });
+      await mkdir(join(cellDir, 'pipes'), { recursive: true, mode: 0o700 });
       const rootfs = await resolveRootfs(doc.spec.run.rootfs, {
         defaultRootfs: config.defaultRootfs,
         imageCacheDir: config.imageCacheDir,
@@ -179,27 +201,43 @@ export async function createCellHost(
       await writeJsonAtomic(join(handle.cellDir, cellFile.result), { runscExitCode: -1, oomCount: null });
       return { supervisorPid: undefined };
     }
+    // An earlier attempt asked for the launch and died before the supervisor wrote its pid:
+    // give that launch time to show up rather than start a second sandbox with the same id.
+    if (await exists(join(handle.cellDir, LAUNCH_REQUESTED))) {
+      const pid = await waitForPid(handle, 3000);
+      if (pid !== undefined) return { supervisorPid: pid };
+    }
     const launch = JSON.parse(await readFile(join(handle.cellDir, 'launch.json'), 'utf8')) as {
       stdoutCap: number;
       stderrCap: number;
       oomProbe: string;
     };
-    const sup = spawnSupervisor({
-      cellDir: handle.cellDir,
-      bundleDir: handle.bundleDir,
-      sandboxId: handle.sandboxId,
-      maxStdoutBytes: launch.stdoutCap,
-      maxStderrBytes: launch.stderrCap,
-      oomProbe: launch.oomProbe || undefined,
-      runscPath: config.runscPath,
-      globalFlags: runsc.globalFlags(handle.network),
-    });
-    // The supervisor writes its pid first thing too; writing it here closes the window in
-    // which a crash would leave a running supervisor that a retry cannot see.
-    await writeFile(join(handle.cellDir, cellFile.supervisorPid), `${sup.pid}\n`);
-    exits.set(handle.sandboxId, sup.exited);
-    void sup.exited.then(() => exits.delete(handle.sandboxId));
-    return { supervisorPid: sup.pid };
+    await writeFile(
+      join(handle.cellDir, 'launch.env'),
+      launchEnv({
+        bundleDir: handle.bundleDir,
+        sandboxId: handle.sandboxId,
+        maxStdoutBytes: launch.stdoutCap,
+        maxStderrBytes: launch.stderrCap,
+        oomProbe: launch.oomProbe || undefined,
+        runscPath: config.runscPath,
+        globalFlags: runsc.globalFlags(handle.network),
+      }),
+      { mode: 0o600 },
+    );
+    await writeFile(join(handle.cellDir, LAUNCH_REQUESTED), '');
+    spawner.launch(handle.sandboxId, handle.cellDir);
+    // The supervisor writes supervisor.pid as its first act (well under a millisecond later).
+    return { supervisorPid: undefined };
+  }
+
+  async function waitForPid(handle: CellHandle, ms: number): Promise<number | undefined> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const pid = await readSupervisorPid(handle.cellDir);
+      if (pid !== undefined || Date.now() > until) return pid;
+      await sleep(20);
+    }
   }
 
   async function state(handle: CellHandle): Promise<CellState> {
@@ -245,6 +283,15 @@ export async function createCellHost(
   }
 
   async function wait(handle: CellHandle, opts: WaitOptions = {}): Promise<CellExit> {
+    const changes = watchDir(handle.cellDir, cellFile.result);
+    try {
+      return await waitWatching(handle, opts, changes);
+    } finally {
+      changes.close();
+    }
+  }
+
+  async function waitWatching(handle: CellHandle, opts: WaitOptions, changes: DirWatch): Promise<CellExit> {
     const tickMs = opts.tickMs ?? 1000;
     let lastTick = Date.now();
     let missingSince: number | undefined;
@@ -273,23 +320,9 @@ export async function createCellHost(
         lastTick = Date.now();
         opts.onTick?.();
       }
-      await nextChange(handle, opts.signal);
+      // The result file appears: inotify wakes us at once; the timeout covers a missed event.
+      await changes.next(250, opts.signal);
     }
-  }
-
-  /** Resolves when the supervisor we spawned exits, or after a short poll interval. */
-  async function nextChange(handle: CellHandle, signal: AbortSignal | undefined): Promise<void> {
-    const exited = exits.get(handle.sandboxId);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, exited ? 1000 : 100);
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-      void exited?.then(done);
-    });
   }
 
   function lostExit(handle: CellHandle, reason: string): CellExit {
@@ -356,30 +389,59 @@ export async function createCellHost(
   }
 
   async function remove(handle: CellHandle): Promise<void> {
+    const id = handle.sandboxId;
     const pid = await readSupervisorPid(handle.cellDir);
-    const alive = pid !== undefined && (await isSupervisorAlive(pid, handle.sandboxId));
-    const result = await readResult(handle.cellDir);
-    // runsc run removes its container when it returns; delete it ourselves when it did not.
-    if (alive || !result || (await runscHasState(handle.sandboxId))) {
-      await runsc.delete(handle.sandboxId, { network: handle.network });
+    let result = await readResult(handle.cellDir);
+    // Without a pid file (the record is gone) or a result (killed, lost, never finished), look for
+    // what may still run in /proc too: the normal path, a cell that exited, needs no scan.
+    const searched = pid === undefined || !result;
+    let supervisors = await liveSupervisors(id, pid, searched);
+    if (supervisors.length > 0) {
+      // SIGKILL lets `runsc run` return and remove its own container; `delete --force` of a container
+      // that runsc run still holds stops it but then fails here ("context deadline exceeded").
+      const sent = await runsc
+        .kill(id, 'SIGKILL', { all: true, network: handle.network })
+        .catch(() => 'not-running' as const);
+      if (sent === 'sent') supervisors = await waitGone(supervisors, id, 5000);
+      result = await readResult(handle.cellDir);
     }
-    if (alive && pid !== undefined) {
+    // runsc run removes its container when it returns; delete it ourselves when it did not.
+    if (supervisors.length > 0 || !result || (await runscHasState(id))) {
+      await runsc.delete(id, { network: handle.network });
+    }
+    if (supervisors.length > 0) {
       // With its sandbox gone the supervisor finishes on its own; make sure of it.
-      await waitGone(pid, handle.sandboxId, 5000);
-      if (await isSupervisorAlive(pid, handle.sandboxId)) {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+      for (const p of await waitGone(supervisors, id, 5000)) killGroup(p);
+    }
+    if (searched) {
+      // A sandbox runsc has no state for (a create that failed part-way, a reused id) survives delete.
+      for (const p of await findHostProcesses(config, id)) {
+        if (p.kind === 'supervisor') killGroup(p.pgid);
+        else killPid(p.pid);
       }
     }
+    await removeStaleLocks(id);
     await removeFiles(handle);
+  }
+
+  /** Supervisor pids of a sandbox that still run: the one in its pid file, and (searched) any in /proc. */
+  async function liveSupervisors(sandboxId: string, pid: number | undefined, search: boolean): Promise<number[]> {
+    const pids = new Set<number>();
+    if (pid !== undefined && (await isSupervisorAlive(pid, sandboxId))) pids.add(pid);
+    if (search) {
+      // Group leaders only: the supervisor's subshells share its argument vector.
+      for (const p of await findHostProcesses(config, sandboxId)) {
+        if (p.kind === 'supervisor' && p.pid === p.pgid) pids.add(p.pid);
+      }
+    }
+    return [...pids];
   }
 
   async function removeFiles(handle: CellHandle): Promise<void> {
     await removeCellCgroup(cgroupMode, config.cgroupParent, handle.sandboxId);
     await rm(handle.bundleDir, { recursive: true, force: true });
+    // The supervisor's fifos first: Deno's recursive rm opens a fifo and blocks on it.
+    await Promise.all(['pipes/out', 'pipes/err'].map((f) => unlink(join(handle.cellDir, f)).catch(() => undefined)));
     await rm(handle.cellDir, { recursive: true, force: true });
   }
 
@@ -388,9 +450,26 @@ export async function createCellHost(
     return entries.some((e) => e.includes(sandboxId));
   }
 
-  async function waitGone(pid: number, sandboxId: string, ms: number): Promise<void> {
+  /** A `.lock` without its `.state` (a create killed part-way) blocks nothing but is a leftover. */
+  async function removeStaleLocks(sandboxId: string): Promise<void> {
+    const entries = (await readdir(config.runscRoot).catch(() => [] as string[])).filter((e) => e.includes(sandboxId));
+    for (const lock of entries.filter((e) => e.endsWith('.lock'))) {
+      if (!entries.includes(`${lock.slice(0, -'.lock'.length)}.state`)) {
+        await rm(join(config.runscRoot, lock), { force: true });
+      }
+    }
+  }
+
+  /** Waits up to `ms` for the supervisors to exit; returns those still alive. */
+  async function waitGone(pids: readonly number[], sandboxId: string, ms: number): Promise<number[]> {
     const until = Date.now() + ms;
-    while (Date.now() < until && (await isSupervisorAlive(pid, sandboxId))) await sleep(50);
+    let alive = [...pids];
+    for (;;) {
+      const checks = await Promise.all(alive.map((p) => isSupervisorAlive(p, sandboxId)));
+      alive = alive.filter((_, i) => checks[i]);
+      if (alive.length === 0 || Date.now() >= until) return alive;
+      await sleep(50);
+    }
   }
 
   return {
@@ -441,8 +520,14 @@ export async function createCellHost(
         stderr: { tail: err.text, bytes: err.bytes, droppedBytes: 0 },
       };
     },
+    close() {
+      spawner.close();
+    },
     async listSandboxIds() {
       return readdir(config.cellsDir).catch(() => []);
+    },
+    isPreparing(sandboxId) {
+      return preparing.has(sandboxId);
     },
   };
 }
@@ -483,6 +568,13 @@ async function checkMountPoints(doc: CellDocument, rootfs: string, allowed: read
 async function inRootNetworkNamespace(): Promise<boolean> {
   const [mine, init] = await Promise.all([readlink('/proc/self/ns/net'), readlink('/proc/1/ns/net').catch(() => '')]);
   return mine === init;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,7 +1,7 @@
 // Per-cell cgroups. runsc removes its own cgroup when `runsc run` exits, taking the OOM record
 // with it, so each cell gets a parent cgroup that holds the memory limit and outlives runsc:
 // <root>/<parent>/<sandboxId>/ with runsc's at <...>/<sandboxId>/sandbox.
-import { access, mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type CgroupMode = 'v1' | 'v2' | 'none';
@@ -70,6 +70,39 @@ async function removeTree(dir: string): Promise<void> {
   await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
+}
+
+/** A cell's cgroup folder in one controller (v1) or the unified tree (v2). */
+export interface CellCgroupDir {
+  readonly sandboxId: string;
+  readonly path: string;
+  /**
+   * cgroupfs (kernfs) gives a folder's inode the time it was instantiated: when it was first looked
+   * up, or again after its inode was evicted. Never older than the folder, so safe for a grace period.
+   */
+  readonly mtimeMs: number;
+}
+
+/** Every folder under the parent, in every controller: what the reconciler sweeps. */
+export async function listCellCgroupDirs(mode: CgroupMode, parent: string): Promise<CellCgroupDir[]> {
+  if (mode === 'none') return [];
+  const bases = mode === 'v2' ? [ROOT] : (await readdir(ROOT).catch(() => [] as string[])).map((c) => join(ROOT, c));
+  const found = await Promise.all(
+    bases.map(async (base) => {
+      const dir = join(base, parent);
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      return Promise.all(
+        entries
+          .filter((e) => e.isDirectory())
+          .map(async (e) => {
+            const path = join(dir, e.name);
+            const st = await stat(path).catch(() => undefined);
+            return st ? [{ sandboxId: e.name, path, mtimeMs: st.mtimeMs }] : [];
+          }),
+      );
+    }),
+  );
+  return found.flat(2);
 }
 
 /** Cell cgroup folders under the parent, for the reconciler. */

@@ -21,6 +21,8 @@ export interface ContainerState {
   /** Host pid of runsc-sandbox; -1 once stopped. */
   readonly pid: number;
   readonly bundle: string;
+  /** The bundle's annotations (io.cellos.cell-id, io.cellos.sandbox-id). */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface RunscDriver {

@@ -1,10 +1,14 @@
 // One host's Temporal workers: the shared queue (cell workflows and placement) and this
-// host's own queue (the host activities). Both run in one process on the host.
+// host's own queue (the host activities). Both run in one process on the host, beside the
+// host's reconciler, which removes what a crash or a terminated workflow left behind.
+import { Client, type Connection } from '@temporalio/client';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
-import { Worker } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
 import { createCellActivities, createPlacementActivities } from '../../activities/index.ts';
 import type { CellHost } from '../host/cell-host.ts';
+import { createReconciler, type ReconcileAction } from '../host/reconciler.ts';
 import { hostTaskQueue } from '../shared.ts';
+import { cellRunStateFrom } from './cell-run-state.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
 
 export interface CellWorkerOptions {
@@ -16,6 +20,17 @@ export interface CellWorkerOptions {
   readonly workflowBundle?: { code: string };
   /** How long running activities get to finish on shutdown before being told to stop. */
   readonly shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /**
+   * How long a shutdown may take in all before run() gives up on it and rejects (an activity that
+   * ignores its cancellation). Default 60 s.
+   */
+  readonly shutdownForceTime?: WorkerOptions['shutdownForceTime'];
+  /** The reconciler's view of Temporal; by default a client on `connection`. */
+  readonly client?: Client | Connection;
+  /** Reconciler rounds: one at start, then every this many ms while running. 0 disables it. Default 60 s. */
+  readonly reconcileIntervalMs?: number;
+  /** The reconciler leaves things without a cell record alone until they are this old. Default 60 s. */
+  readonly orphanGraceMs?: number;
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -23,19 +38,37 @@ export interface CellWorker {
   readonly hostId: string;
   readonly taskQueue: string;
   readonly hostTaskQueue: string;
+  /** Runs until shutdown() (and the reconciler beside it); resolves once both workers have stopped. */
   run(): Promise<void>;
+  /**
+   * Stops polling and the reconciler. Running cells are not killed: their run activities get the
+   * grace time, then stop waiting (cancelled with WORKER_SHUTDOWN); the server retries them and a
+   * worker of the same host re-attaches to their sandboxes. Idempotent.
+   */
   shutdown(): void;
   runUntil<T>(fn: Promise<T> | (() => Promise<T>)): Promise<T>;
+  /** One reconciler round now (joins a round under way). */
+  reconcile(): Promise<ReconcileAction[]>;
 }
+
+const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
 
 export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWorker> {
   const hostId = opts.host.config.hostId;
   const maxCells = opts.maxConcurrentCells ?? 16;
+  const namespace = opts.namespace ?? 'default';
+  const reconcileIntervalMs = opts.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;
+  if (!Number.isInteger(reconcileIntervalMs) || reconcileIntervalMs < 0) {
+    throw new RangeError(`reconcileIntervalMs ${reconcileIntervalMs} must be a whole number of ms >= 0`);
+  }
+  const log =
+    opts.log ?? ((message: string, fields: Record<string, unknown>) => Runtime.instance().logger.info(message, fields));
   const workflowBundle = opts.workflowBundle ?? (await loadWorkflowBundle());
   const common = {
     connection: opts.connection,
-    namespace: opts.namespace ?? 'default',
+    namespace,
     shutdownGraceTime: opts.shutdownGraceTime ?? '5s',
+    shutdownForceTime: opts.shutdownForceTime ?? '60s',
   };
   const shared = await Worker.create({
     ...common,
@@ -54,10 +87,62 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
     // Heartbeats carry the cell's output for `cellos logs -f`: flush them about once a second.
     maxHeartbeatThrottleInterval: '1s',
   });
-  const run = async () => {
-    await Promise.all([shared.run(), host.run()]);
+
+  const client =
+    opts.client instanceof Client ? opts.client : new Client({ connection: opts.client ?? opts.connection, namespace });
+  const reconciler = createReconciler({
+    host: opts.host,
+    isCellRunning: cellRunStateFrom(client),
+    log,
+    orphanGraceMs: opts.orphanGraceMs,
+  });
+
+  let stopping = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let round: Promise<unknown> | undefined;
+  const stopRounds = new AbortController();
+  const reconcileRound = () => {
+    round = reconciler
+      .reconcile({ signal: stopRounds.signal })
+      .catch((err: unknown) => log('reconcile: round failed', { error: err instanceof Error ? err.message : err }))
+      .finally(() => {
+        round = undefined;
+        // The next round counts from the end of this one: rounds never overlap.
+        if (!stopping && reconcileIntervalMs > 0) timer = setTimeout(reconcileRound, reconcileIntervalMs);
+      });
+  };
+
+  let running: Promise<void> | undefined;
+  const run = () => {
+    running ??= (async () => {
+      if (stopping) return;
+      // One worker failing stops the other: run() settles only when both have stopped.
+      const stopBothOnFailure = (p: Promise<void>) =>
+        p.catch((err: unknown) => {
+          shutdown();
+          throw err;
+        });
+      const workers = Promise.allSettled([stopBothOnFailure(shared.run()), stopBothOnFailure(host.run())]);
+      // Polling starts first: after a restart, the run activities of cells that are still running
+      // re-attach at once. The reconciler leaves those cells alone (their workflows are running)
+      // and skips anything younger than its grace, so it cannot race a prepare.
+      if (reconcileIntervalMs > 0) reconcileRound();
+      let results: PromiseSettledResult<void>[];
+      try {
+        results = await workers;
+      } finally {
+        shutdown();
+        await round;
+      }
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    })();
+    return running;
   };
   const shutdown = () => {
+    stopping = true;
+    clearTimeout(timer);
+    stopRounds.abort();
     for (const w of [shared, host]) if (w.getState() === 'RUNNING') w.shutdown();
   };
   return {
@@ -67,13 +152,14 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
     run,
     shutdown,
     async runUntil(fn) {
-      const running = run();
+      const done = run();
       try {
         return await (typeof fn === 'function' ? fn() : fn);
       } finally {
         shutdown();
-        await running;
+        await done;
       }
     },
+    reconcile: () => reconciler.reconcile(),
   };
 }

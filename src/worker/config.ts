@@ -24,6 +24,10 @@ export interface WorkerConfig {
   readonly maxConcurrentCells: number;
   /** Seconds a host queue may hold a cell's work before the cell ends as host-lost. */
   readonly hostScheduleToStartSeconds: number;
+  /** Reconciler rounds: at start, then every this many seconds (0: never). */
+  readonly reconcileIntervalSeconds: number;
+  /** Things without a cell record younger than this are left alone by the reconciler. */
+  readonly orphanGraceSeconds: number;
 }
 
 export { projectRoot };
@@ -74,6 +78,8 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
       5,
       86_400,
     ),
+    reconcileIntervalSeconds: parseIntSetting('CELLOS_RECONCILE_SECONDS', env.CELLOS_RECONCILE_SECONDS, 60, 0, 86_400),
+    orphanGraceSeconds: parseIntSetting('CELLOS_ORPHAN_GRACE_SECONDS', env.CELLOS_ORPHAN_GRACE_SECONDS, 60, 1, 86_400),
     host: {
       hostId: env.CELLOS_HOST_ID || machineHostId(),
       runscPath: env.CELLOS_RUNSC || 'runsc',

@@ -1,4 +1,5 @@
 export * from './cell-worker.ts';
+export * from './cell-run-state.ts';
 export * from './config.ts';
 export * from './connection.ts';
 export * from './workflow-bundle.ts';

@@ -35,6 +35,7 @@ async function withHost<T>(fn: (host: Awaited<ReturnType<typeof createCellHost>>
     assert([...Deno.readDirSync(host.config.bundleDir)].length === 0, 'a bundle was left behind');
     return result;
   } finally {
+    host.close();
     await Deno.remove(stateDir, { recursive: true });
   }
 }

@@ -27,6 +27,7 @@ export async function makeTestHost(
   });
   return Object.assign(host, {
     async cleanupDir() {
+      host.close();
       await rm(stateDir, { recursive: true, force: true });
       for (const controller of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
         await rmdir(join('/sys/fs/cgroup', controller, host.config.cgroupParent)).catch(() => undefined);

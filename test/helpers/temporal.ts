@@ -15,15 +15,22 @@ export interface TemporalTestBed {
   readonly client: CellClient;
   readonly taskQueue: string;
   readonly running: Promise<void>;
+  /** Shuts the worker down (as on SIGTERM) and waits for it; the host's state is kept. close() still works. */
+  stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTestBed(
-  opts: { host?: HostConfigInput; hostScheduleToStartSeconds?: number } = {},
+  opts: {
+    host?: HostConfigInput;
+    hostScheduleToStartSeconds?: number;
+    /** Join another bed's queue (e.g. a second worker for the same host id and state dir). */
+    taskQueue?: string;
+  } = {},
 ): Promise<TemporalTestBed> {
   const address = inject('temporalAddress');
   const host = await makeTestHost(opts.host);
-  const taskQueue = `test-${host.config.hostId}`;
+  const taskQueue = opts.taskQueue ?? `test-${host.config.hostId}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const worker = await createCellWorker({
     connection: nativeConnection,
@@ -40,6 +47,10 @@ export async function startTestBed(
     client,
     taskQueue,
     running,
+    async stopWorker() {
+      worker.shutdown();
+      await running;
+    },
     async close() {
       worker.shutdown();
       await running;

@@ -180,6 +180,10 @@ describe('crash safety of the launcher', () => {
     child.kill('SIGKILL');
     const handle = await host.attach(host.sandboxIdFor(doc.spec.id, runKey));
     expect(handle).toBeDefined();
+    // The supervisor writes its pid a moment after the launch was handed over.
+    const until = Date.now() + 3000;
+    while ((await host.state(handle!)) === 'prepared' && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
     expect(await host.state(handle!)).toBe('running');
     const exit = await host.wait(handle!);
     expect(exit.outcome).toEqual({ kind: 'exited', code: 5 });

@@ -50,6 +50,7 @@ export async function exec(opts: ExecOptions, io: CliIo): Promise<ExecOutput> {
     });
   } finally {
     stopListening();
+    host.close();
   }
 
   if (opts.json) {
