@@ -93,8 +93,12 @@ export function outcomeOf(
 ): CellOutcome {
   const status = record.waitStatus;
   const decoded = status === null ? undefined : decodeWaitStatus(status);
+  // Killed by the memory cgroup: the workload (signal 9), or the whole sandbox, which runsc
+  // reports as exit 137.
   const diedOfSigkill =
-    decoded?.kind === 'signaled' ? decoded.signalNumber === 9 : status === null && record.runscExitCode === 137;
+    (decoded?.kind === 'signaled' && decoded.signalNumber === 9) ||
+    (decoded?.kind === 'exited' && decoded.code === 137) ||
+    (status === null && record.runscExitCode === 137);
   if (record.oomCount !== null && record.oomCount > 0 && diedOfSigkill) {
     return { kind: 'oom', memoryMaxBytes: details.memoryMaxBytes };
   }
