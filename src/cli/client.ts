@@ -1,7 +1,8 @@
 // A CellClient on a resolved Temporal target, loaded lazily (the Temporal client is heavy).
 import type { CellClient } from '../client/cell-client.ts';
 import type { WorkerConfig } from '../worker/config.ts';
-import type { TemporalTarget } from './temporal.ts';
+import type { CliIo } from './io.ts';
+import { resolveTemporal, type TemporalTarget } from './temporal.ts';
 
 export interface OpenClient {
   readonly client: CellClient;
@@ -26,4 +27,23 @@ export async function openCellClient(cfg: WorkerConfig, target: TemporalTarget):
     withDeadline: (ms, fn) => connection.withDeadline(Date.now() + ms, fn),
     close: () => connection.close(),
   };
+}
+
+/**
+ * Runs `fn` with a client on TEMPORAL_ADDRESS (or the local dev server, which must be running),
+ * and closes it after.
+ */
+export async function withCellClient<R>(
+  io: CliIo,
+  fn: (open: OpenClient, target: TemporalTarget) => Promise<R>,
+): Promise<R> {
+  const { workerConfigFromEnv } = await import('../worker/config.ts');
+  const cfg = workerConfigFromEnv(io.env);
+  const target = await resolveTemporal(cfg, io, { start: false });
+  const open = await openCellClient(cfg, target);
+  try {
+    return await fn(open, target);
+  } finally {
+    await open.close();
+  }
 }

@@ -8,6 +8,7 @@ interface NamedError extends Error {
   readonly problems?: readonly { path: string; message: string }[];
   readonly type?: string;
   readonly code?: string | number;
+  readonly scheduleId?: string;
 }
 
 /** Failure types of the cell workflow that mean "this document cannot run here". */
@@ -30,7 +31,17 @@ export function toCliExit(err: unknown): CliExit {
     case 'HostConfigError':
       return new CliExit(EXIT.usage, `configuration: ${e.message}`, { cause: err });
     case 'CellAlreadyRunningError':
+    case 'SearchAttributesMissingError':
       return failure(e.message, err);
+    case 'ScheduleOptionsError':
+      return new CliExit(EXIT.usage, e.message, { cause: err });
+    case 'ScheduleNotFoundError':
+      return failure(`no schedule ${e.scheduleId ?? ''} in this namespace (\`cellos schedule list\` lists them)`, err);
+    case 'ScheduleAlreadyRunning':
+      return failure(
+        `schedule ${e.scheduleId ?? ''} already exists (\`cellos schedule delete ${e.scheduleId ?? '<id>'}\` first to replace it)`,
+        err,
+      );
     case 'CellFailedError':
       if (e.type !== undefined && VALIDATION_FAILURE_TYPES.has(e.type)) {
         return validationError(`the cell was refused (${e.type}): ${e.message}`);

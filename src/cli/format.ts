@@ -1,7 +1,7 @@
 // Words and layout of what the commands print. Pure.
 import { describeOutcome } from '../cell/outcome.ts';
 import type { OutputTail } from '../cell/output.ts';
-import type { CellResultOutcome, CellStatus } from '../shared.ts';
+import type { CellResultOutcome, CellStatus, PhaseDurations } from '../shared.ts';
 import type { CliIo } from './io.ts';
 
 /** describeOutcome, plus the outcomes only a workflow has. */
@@ -63,4 +63,34 @@ export function writeOutputTails(io: Pick<CliIo, 'stdout' | 'stderr'>, stdout: O
     if (o.droppedBytes > 0) notes.push(`${o.droppedBytes} bytes past the document's cap were dropped`);
     if (notes.length > 0) io.stderr.write(`cellos: ${name}: ${notes.join('; ')}\n`);
   }
+}
+
+/** Milliseconds as a short duration: 12ms, 1.02s, 2m05s. */
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : formatSeconds(ms);
+}
+
+/** A time as `2026-01-02 03:04:05Z` (UTC, whole seconds). */
+export function formatTime(time: Date | string | undefined): string {
+  if (time === undefined) return '-';
+  const d = typeof time === 'string' ? new Date(time) : time;
+  return Number.isNaN(+d) ? '-' : `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+/** Phases in the order a cell goes through them: `placing 12ms, starting 210ms, running 1.02s, cleanup 40ms`. */
+export function formatPhases(phases: PhaseDurations): string {
+  const order: (keyof PhaseDurations)[] = ['placing', 'starting', 'running', 'killing', 'cleanup'];
+  const parts = order.flatMap((p) => (phases[p] === undefined ? [] : [`${p} ${formatMs(phases[p])}`]));
+  return parts.length > 0 ? parts.join(', ') : '-';
+}
+
+/** Rows as columns padded to their widest cell (the last column is not padded). */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
 }

@@ -1,5 +1,5 @@
-// Phases of a cell as they happen, on stderr: on a terminal one line that updates with the elapsed
-// time, otherwise a plain line per change (`[0.21s] running on host H (sandbox S)`).
+// Phases of a cell (or any long wait) as they happen, on stderr: on a terminal one line that updates
+// with the elapsed time, otherwise a plain line per change (`[0.21s] running on host H (sandbox S)`).
 import type { CellStatus } from '../shared.ts';
 import { describeStatus, formatSeconds } from './format.ts';
 import type { OutputStream } from './io.ts';
@@ -7,6 +7,8 @@ import type { OutputStream } from './io.ts';
 export interface Progress {
   /** A status from the workflow; prints when something changed. */
   update(status: CellStatus): void;
+  /** What is going on, in words; prints when it changed. */
+  set(text: string): void;
   /** A line of our own (e.g. "interrupted"), kept apart from the updating line. */
   note(text: string): void;
   /** Stops updating; on a terminal the line is cleared for the summary that follows. */
@@ -17,6 +19,7 @@ export function createProgress(stream: OutputStream, startMs = Date.now(), now: 
   const tty = stream.isTTY === true;
   let last = '';
   let timer: ReturnType<typeof setInterval> | undefined;
+  let finished = false;
   const stamp = () => `[${formatSeconds(now() - startMs)}]`;
   const render = () => {
     if (!last) return;
@@ -29,20 +32,23 @@ export function createProgress(stream: OutputStream, startMs = Date.now(), now: 
     timer = setInterval(render, 100);
     timer.unref?.();
   }
+  const set = (text: string) => {
+    if (finished || text === last) return;
+    last = text;
+    if (tty) render();
+    else stream.write(`${stamp()} ${text}\n`);
+  };
   return {
-    update(status) {
-      const text = describeStatus(status);
-      if (text === last) return;
-      last = text;
-      if (tty) render();
-      else stream.write(`${stamp()} ${text}\n`);
-    },
+    update: (status) => set(describeStatus(status)),
+    set,
     note(text) {
-      if (tty && last) stream.write('\r\x1b[2K');
+      if (tty && last && !finished) stream.write('\r\x1b[2K');
       stream.write(`${text}\n`);
-      if (tty) render();
+      if (tty && !finished) render();
     },
     finish() {
+      if (finished) return;
+      finished = true;
       if (timer) clearInterval(timer);
       timer = undefined;
       if (tty && last) stream.write('\r\x1b[2K');

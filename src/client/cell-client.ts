@@ -1,11 +1,21 @@
 // The typed client for application code: start a cell, await it, inspect, kill, list.
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Connection } from '@temporalio/client';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Connection,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { describeCell, type CellDescription } from './describe.ts';
 import { cellLogs, type FollowOptions, type LogChunk } from './logs.ts';
 import { sandboxProgressOf } from './progress.ts';
+import { CellSchedules } from './schedules.ts';
+import { cellQuery, cellSummaryOf, type CellFilter, type CellSummary } from './visibility.ts';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
 import { CellDocumentError } from '../document/errors.ts';
 import { parseCellDocument } from '../document/parse.ts';
-import type { CellDocumentInput } from '../document/schema.ts';
+import { CELL_ID_PATTERN, type CellDocumentInput } from '../document/schema.ts';
 import {
   CELL_WORKFLOW_TYPE,
   DEFAULT_TASK_QUEUE,
@@ -60,20 +70,18 @@ export interface CellRun {
   result(): Promise<CellResult>;
   status(): Promise<CellStatus>;
   kill(reason: string): Promise<void>;
+  /** This run's output: what there is now, or (follow) as it appears until the run ends. */
+  logs(opts?: FollowOptions): AsyncGenerator<LogChunk>;
 }
 
-export interface CellSummary {
-  readonly cellId: string;
-  readonly workflowId: string;
-  readonly runId: string;
-  readonly status: string;
-  readonly startTime: Date;
-  readonly closeTime: Date | undefined;
-}
+/** How long a status query may wait for a worker to answer (describe). */
+const STATUS_QUERY_DEADLINE_MS = 5000;
 
 export class CellClient {
   readonly temporal: Client;
   readonly taskQueue: string;
+  /** Cells on a schedule: create, list, describe, pause, unpause, trigger, backfill, delete. */
+  readonly schedules: CellSchedules;
   private readonly hostScheduleToStartSeconds: number | undefined;
   private indexed: Promise<boolean> | undefined;
 
@@ -81,18 +89,18 @@ export class CellClient {
     this.temporal = new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' });
     this.taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
     this.hostScheduleToStartSeconds = opts.hostScheduleToStartSeconds;
+    this.schedules = new CellSchedules({
+      temporal: this.temporal,
+      taskQueue: this.taskQueue,
+      workflowInput: (document, scheduleId) => this.workflowInput(document, scheduleId),
+      resultOf: (workflowId, runId, cellId) => this.runHandle(cellId, workflowId, runId).result(),
+    });
   }
 
   /** Validates the document here (throws CellDocumentError) and starts its workflow. */
   async start(document: CellDocumentInput | unknown, opts: StartCellOptions = {}): Promise<CellRun> {
     const doc = parseCellDocument(document);
-    const input: CellWorkflowInput = {
-      document,
-      taskQueue: this.taskQueue,
-      scheduleId: opts.scheduleId,
-      hostScheduleToStartSeconds: this.hostScheduleToStartSeconds,
-      indexed: await this.hasSearchAttributes(),
-    };
+    const input = await this.workflowInput(document, opts.scheduleId);
     const workflowId = cellWorkflowId(doc.spec.id);
     try {
       const handle = await this.temporal.workflow.start(CELL_WORKFLOW_TYPE, {
@@ -102,13 +110,24 @@ export class CellClient {
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
         staticSummary: `cell ${doc.spec.id}: ${doc.spec.run.argv.join(' ').slice(0, 200)}`,
-        ...(opts.memo ? { memo: opts.memo } : {}),
+        memo: { ...opts.memo, cellId: doc.spec.id, ...(opts.scheduleId ? { scheduleId: opts.scheduleId } : {}) },
       });
       return this.runHandle(doc.spec.id, workflowId, handle.firstExecutionRunId);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CellAlreadyRunningError(doc.spec.id);
       throw err;
     }
+  }
+
+  /** The input of the cell workflow for a document (not validated here: the callers do). */
+  async workflowInput(document: unknown, scheduleId?: string): Promise<CellWorkflowInput> {
+    return {
+      document,
+      taskQueue: this.taskQueue,
+      scheduleId,
+      hostScheduleToStartSeconds: this.hostScheduleToStartSeconds,
+      indexed: await this.hasSearchAttributes(),
+    };
   }
 
   /** Starts a cell and waits for its result. */
@@ -134,22 +153,68 @@ export class CellClient {
     await this.getHandle(cellId).kill(reason);
   }
 
-  /** Recent cells, newest first. `query` is a Temporal visibility query added to the type filter. */
-  async list(opts: { limit?: number; query?: string } = {}): Promise<CellSummary[]> {
-    const query = [`WorkflowType = '${CELL_WORKFLOW_TYPE}'`, opts.query].filter(Boolean).join(' AND ');
+  /**
+   * Running cells first, then the most recently closed (visibility is eventually consistent: a change
+   * shows within about a second). The filter uses the cell search attributes; without them only
+   * `running`, `scheduleId`, `cellId` (its own workflow id) and `query` work, the others throw
+   * SearchAttributesMissingError. `query` is a Temporal visibility query added with AND.
+   */
+  async list(opts: CellFilter & { limit?: number } = {}): Promise<CellSummary[]> {
+    const limit = opts.limit ?? 50;
+    const query = cellQuery(opts, await this.hasSearchAttributes(), this.temporal.options.namespace);
     const out: CellSummary[] = [];
-    for await (const wf of this.temporal.workflow.list({ query, pageSize: Math.min(opts.limit ?? 50, 1000) })) {
-      out.push({
-        cellId: wf.workflowId.replace(/^cell-/, ''),
-        workflowId: wf.workflowId,
-        runId: wf.runId,
-        status: wf.status.name,
-        startTime: wf.startTime,
-        closeTime: wf.closeTime,
-      });
-      if (out.length >= (opts.limit ?? 50)) break;
+    for await (const wf of this.temporal.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
+      out.push(cellSummaryOf(wf));
+      if (out.length >= limit) break;
     }
     return out;
+  }
+
+  /**
+   * The latest run of a cell, by its id (its own workflow `cell-<id>`, or the newest run a schedule
+   * started) or by a workflow id; undefined when there is none.
+   */
+  async findRun(ref: string): Promise<{ run: CellRun; description: WorkflowExecutionDescription } | undefined> {
+    const describe = (workflowId: string, runId?: string) =>
+      this.temporal.workflow
+        .getHandle(workflowId, runId)
+        .describe()
+        .catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        });
+    const candidates: (WorkflowExecutionDescription | undefined)[] = [await describe(cellWorkflowId(ref))];
+    if (ref.startsWith('cell-')) candidates.push(await describe(ref));
+    if (CELL_ID_PATTERN.test(ref) && (await this.hasSearchAttributes())) {
+      // Runs started by a schedule have ids `cell-<id>-<time>`: found by their CellId.
+      const listed = await this.list({ cellId: ref, limit: 10 });
+      const newest = listed.sort((a, b) => +b.startTime - +a.startTime)[0];
+      if (newest) candidates.push(await describe(newest.workflowId, newest.runId));
+    }
+    const found = candidates
+      .filter((d): d is WorkflowExecutionDescription => d !== undefined && d.type === CELL_WORKFLOW_TYPE)
+      .sort((a, b) => +b.startTime - +a.startTime)[0];
+    if (!found) return undefined;
+    return {
+      run: this.runHandle(cellSummaryOf(found).cellId, found.workflowId, found.runId),
+      description: found,
+    };
+  }
+
+  /** The document, phases, outcome, host and sandbox of the latest run of a cell (see findRun). */
+  async describe(ref: string): Promise<CellDescription | undefined> {
+    const found = await this.findRun(ref);
+    if (!found) return undefined;
+    const { run, description } = found;
+    return describeCell({
+      temporal: this.temporal,
+      description,
+      status: () =>
+        this.temporal.connection
+          .withDeadline(Date.now() + STATUS_QUERY_DEADLINE_MS, () => run.status())
+          .catch(() => undefined),
+      result: () => run.result(),
+    });
   }
 
   /**
@@ -196,8 +261,12 @@ export class CellClient {
       async kill(reason: string) {
         await handle.signal(signals.kill, { reason });
       },
+      logs(opts: FollowOptions = {}) {
+        return cellLogs(handle, opts);
+      },
     };
   }
 }
 
 export { CellDocumentError };
+export type { CellSummary, CellFilter, CellDescription };

@@ -180,6 +180,22 @@ describe('usage', () => {
     ['a flag without its value', ['bundle', 'x.json', '--out'], /argument missing/],
     ['a bad number', ['worker', '--max-cells', '0'], /--max-cells "0" must be a whole number from 1 to 1000/],
     ['a bad cell id', ['status', '../etc'], /cell id "..\/etc" is invalid/],
+    ['a bad cell id for logs', ['logs', 'a b'], /cell id "a b" is invalid/],
+    ['an unknown outcome', ['ps', '--outcome', 'fine'], /--outcome "fine" must be one of exited/],
+    ['schedule without a subcommand', ['schedule'], /a subcommand is required: create, list/],
+    ['an unknown schedule subcommand', ['schedule', 'launch'], /unknown schedule subcommand "launch"/],
+    ['a bad schedule id', ['schedule', 'delete', "it's"], /schedule id "it's" is invalid/],
+    ['a bad interval', ['schedule', 'create', 's', '--every', 'soon', 'x.json'], /every "soon" must be a duration/],
+    [
+      'overlap terminate-other',
+      ['schedule', 'trigger', 's', '--overlap', 'terminate-other'],
+      /'terminate-other' is refused: terminating a cell's workflow skips its cleanup/,
+    ],
+    [
+      'a backfill time that is not ISO 8601',
+      ['schedule', 'backfill', 's', '--from', 'yesterday', '--to', '2026-01-01T00:00:00Z'],
+      /--from "yesterday" is not an ISO 8601 time/,
+    ],
     [
       'a file that does not exist',
       ['exec', '/nonexistent/cell.json'],
@@ -217,10 +233,10 @@ describe('usage', () => {
     expect(r.stderr).toContain('run scripts/setup.sh (builds dist/)');
   });
 
-  it.each(['bundle', 'exec', 'run', 'worker', 'dev', 'status', 'kill'])(
+  it.each(['bundle', 'exec', 'run', 'worker', 'dev', 'status', 'kill', 'ps', 'describe', 'logs', 'schedule create'])(
     'prints help for %s with --help',
     async (name) => {
-      const r = await cli([name, '--help'], { env: box.env });
+      const r = await cli([...name.split(' '), '--help'], { env: box.env });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`usage: cellos ${name}`);
     },
