@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { CellDocumentError } from '../src/document/errors.ts';
 import { parseCellDocument } from '../src/document/parse.ts';
 import type { CellDocument } from '../src/document/schema.ts';
+import { failpoint } from '../src/failpoints.ts';
 import { failureTypes } from '../src/failures.ts';
 
 export interface Admission {
@@ -16,6 +17,7 @@ export function createPlacementActivities({ hostId }: { hostId: string }) {
   return {
     /** Validates the document (non-retryable InvalidCellDocument naming every problem) and places it here. */
     async admitCell(input: { document: unknown }): Promise<Admission> {
+      await failpoint('admit');
       try {
         return { document: parseCellDocument(input.document), hostId };
       } catch (err) {

@@ -16,11 +16,13 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/common';
 import type { createCellActivities, createPlacementActivities } from '../activities/index.ts';
+import type { Admission } from '../activities/placement.ts';
 import type { SandboxExit } from '../activities/types.ts';
 import { sandboxIdFor } from '../src/bundle/ids.ts';
 import { describeOutcome } from '../src/cell/outcome.ts';
@@ -96,7 +98,23 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     killRequest ??= reason || 'kill requested';
   });
 
-  const admitted = await admit(input.document);
+  let admitted: Admission;
+  try {
+    admitted = await admit(input.document);
+  } catch (err) {
+    // Nothing touched a host yet: a cancelled cell just ends; an invalid one fails, findable by outcome.
+    cellId = rawCellId(input.document);
+    if (isCancellation(err)) {
+      outcome = { kind: 'cancelled', reason: 'the workflow was cancelled before the cell was placed' };
+      phase = 'done';
+      show();
+      return result();
+    }
+    outcome = { kind: 'failed', error: messageOf(err) };
+    phase = 'done';
+    show();
+    throw err;
+  }
   const doc = admitted.document;
   cellId = doc.spec.id;
   hostId = admitted.hostId;
@@ -151,6 +169,8 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     });
     phase = 'done';
     show();
+    // The outcome in the memo too: the UI shows current details only while a worker answers.
+    if (outcome) upsertMemo({ outcome: describeResultOutcome(outcome), exitCode: exitCodeOf(outcome) ?? null });
   }
   return result();
 
@@ -163,7 +183,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
       hostId,
       sandboxId,
       outcome: o,
-      exitCode: o.kind === 'exited' ? o.code : o.kind === 'deadline' ? o.exitCode : undefined,
+      exitCode: exitCodeOf(o),
       stdout: exit?.stdout ?? EMPTY_OUTPUT,
       stderr: exit?.stderr ?? EMPTY_OUTPUT,
       startedAt: iso(startedAtMs)!,
@@ -307,6 +327,16 @@ export function describeResultOutcome(outcome: CellResultOutcome): string {
   if (outcome.kind === 'cancelled') return `cancelled: ${outcome.reason}`;
   if (outcome.kind === 'host-lost') return `host lost: ${outcome.reason}`;
   return describeOutcome(outcome);
+}
+
+function exitCodeOf(o: CellResultOutcome): number | undefined {
+  return o.kind === 'exited' ? o.code : o.kind === 'deadline' ? o.exitCode : undefined;
+}
+
+/** The id of a document that failed validation, when it has a usable one, for search attributes. */
+function rawCellId(document: unknown): string {
+  const id = (document as { spec?: { id?: unknown } } | null)?.spec?.id;
+  return typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(id.trim()) ? id.trim() : '';
 }
 
 /** A bad time from a host must not throw a plain error in workflow code (that hangs the workflow). */

@@ -8,6 +8,7 @@ import {
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { describeCell, type CellDescription } from './describe.ts';
+import { cellDetails, cellSummary } from './details.ts';
 import { cellLogs, type FollowOptions, type LogChunk } from './logs.ts';
 import { sandboxProgressOf } from './progress.ts';
 import { CellSchedules } from './schedules.ts';
@@ -109,7 +110,8 @@ export class CellClient {
         args: [input],
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
-        staticSummary: `cell ${doc.spec.id}: ${doc.spec.run.argv.join(' ').slice(0, 200)}`,
+        staticSummary: cellSummary(doc),
+        staticDetails: cellDetails(doc),
         memo: { ...opts.memo, cellId: doc.spec.id, ...(opts.scheduleId ? { scheduleId: opts.scheduleId } : {}) },
       });
       return this.runHandle(doc.spec.id, workflowId, handle.firstExecutionRunId);

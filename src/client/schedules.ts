@@ -14,6 +14,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { CellIdKey, CellScheduleIdKey } from '../../workflows/search-attributes.ts';
 import { parseCellDocument } from '../document/parse.ts';
+import { cellDetails, cellSummary } from './details.ts';
 import {
   CELL_WORKFLOW_TYPE,
   cellWorkflowId,
@@ -142,7 +143,6 @@ export class CellSchedules {
           { key: CellIdKey, value: cellId },
         ]
       : [];
-    const argv = doc.spec.run.argv.join(' ');
     const memo: ScheduleMemo = {
       cellId,
       taskQueue: this.host.taskQueue,
@@ -164,7 +164,8 @@ export class CellSchedules {
           workflowId: cellWorkflowId(cellId),
           args: [input],
           memo: { cellId, scheduleId },
-          staticSummary: `cell ${cellId} (schedule ${scheduleId}): ${argv.slice(0, 200)}`,
+          staticSummary: cellSummary(doc, scheduleId),
+          staticDetails: cellDetails(doc),
           ...(typedSearchAttributes.length > 0 ? { typedSearchAttributes } : {}),
         },
         policies: {

@@ -17,9 +17,22 @@ export async function tlsOptions(cfg: TemporalConnectionConfig) {
   };
 }
 
-export async function connectNative(cfg: TemporalConnectionConfig & { address: string }) {
+/**
+ * Connects a worker, retrying for up to `retryForMs`: a worker restarted while its server also
+ * restarts (or is not up yet) waits for it instead of exiting.
+ */
+export async function connectNative(cfg: TemporalConnectionConfig & { address: string }, retryForMs = 60_000) {
   const { NativeConnection } = await import('@temporalio/worker');
-  return NativeConnection.connect({ address: cfg.address, tls: await tlsOptions(cfg), apiKey: cfg.apiKey });
+  const tls = await tlsOptions(cfg);
+  const until = Date.now() + retryForMs;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await NativeConnection.connect({ address: cfg.address, tls, apiKey: cfg.apiKey });
+    } catch (err) {
+      if (Date.now() + delay > until) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 export async function connectClient(cfg: TemporalConnectionConfig & { address: string }) {

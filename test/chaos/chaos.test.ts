@@ -1,0 +1,357 @@
+// Chaos: a dev server (SQLite file) and three worker processes standing for three hosts run
+// cells of mixed length while workers are SIGKILLed and restarted (at each lifecycle point, via
+// failpoints, and at random), the server restarts once, and runsc fails on purpose. Then every
+// cell must have its true outcome and no host may keep anything.
+// CELLOS_CHAOS=full runs 60 cells and 12+ kills (about 4 minutes); the default is a shorter run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CellClient } from '../../src/client/cell-client.ts';
+import type { CellResult } from '../../src/shared.ts';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
+import { buildDist } from '../cli/cli-helpers.ts';
+import { defaultRootfs, repoRoot } from '../helpers/host.ts';
+
+const FULL = process.env.CELLOS_CHAOS === 'full';
+const CELLS = FULL ? 60 : 30;
+const RANDOM_KILLS = FULL ? 8 : 3;
+const POINTS = ['admit', 'after-prepare', 'after-start', 'during-remove'] as const;
+
+interface Host {
+  readonly name: string;
+  readonly hostId: string;
+  readonly stateDir: string;
+  readonly failpoints: string;
+  proc?: ChildProcess;
+  exited?: Promise<void>;
+  stopping?: boolean;
+  log: string;
+}
+
+type Expected =
+  | { kind: 'exited'; code: number }
+  | { kind: 'deadline'; signal: 'SIGTERM' | 'SIGKILL'; exitCode?: number }
+  | { kind: 'cancelled' };
+
+interface Cell {
+  readonly id: string;
+  readonly doc: object;
+  readonly expected: Expected;
+  readonly cancelAfterMs?: number;
+  result?: CellResult;
+  error?: string;
+}
+
+let dir: string;
+let server: DevServer;
+let port: number;
+const hosts: Host[] = [];
+const stats = { kills: 0, restarts: 0, serverRestarts: 0, pointsHit: new Set<string>() };
+const taskQueue = `chaos-${process.pid}`;
+
+beforeAll(async () => {
+  await buildDist();
+  dir = await mkdtemp(join(tmpdir(), 'cellos-chaos-'));
+  port = 40000 + Math.floor(Math.random() * 10000);
+  server = await startDevServer({ stateDir: join(dir, 'temporal'), port, headless: true });
+  // Faults for every host: the first deletes and kills fail (the wrapper counts them in `faults`).
+  await mkdir(join(dir, 'faults'));
+  await symlink(join(repoRoot, 'test', 'fixtures', 'bin', 'runsc'), join(dir, 'faults', 'runsc'));
+  await writeFile(join(dir, 'faults', 'faults.env'), 'DELETE_FAILS=3\nKILL_FAILS=3\n');
+  for (const name of ['a', 'b', 'c']) {
+    const host: Host = {
+      name,
+      hostId: `chaos-${name}-${process.pid}`,
+      stateDir: join(dir, `host-${name}`),
+      failpoints: join(dir, `fp-${name}`),
+      log: '',
+    };
+    await mkdir(host.failpoints, { recursive: true });
+    hosts.push(host);
+    startWorker(host);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  for (const h of hosts) h.stopping = true;
+  await Promise.all(hosts.map((h) => stopWorker(h, 'SIGTERM')));
+  await server?.stop();
+  // Whatever a failed run left must not outlive it: kill what runs from our folder, drop cgroups.
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (dir && cmd.includes(dir)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+  await sleep(500);
+  for (const h of hosts) {
+    for (const controller of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
+      await removeCgroupTree(join('/sys/fs/cgroup', controller, 'cellos', h.hostId));
+    }
+  }
+  if (dir) await rm(dir, { recursive: true, force: true });
+}, 120_000);
+
+async function removeCgroupTree(path: string): Promise<void> {
+  const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isDirectory()) await removeCgroupTree(join(path, e.name));
+  await rmdir(path).catch(() => undefined);
+}
+
+function startWorker(host: Host): void {
+  const proc = spawn(process.execPath, [join(repoRoot, 'bin', 'cellos.js'), 'worker'], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      CELLOS_TASK_QUEUE: taskQueue,
+      CELLOS_HOST_ID: host.hostId,
+      CELLOS_STATE_DIR: host.stateDir,
+      CELLOS_DEFAULT_ROOTFS: defaultRootfs(),
+      CELLOS_RUNSC: join(dir, 'faults', 'runsc'),
+      CELLOS_FAILPOINTS_DIR: host.failpoints,
+      CELLOS_RECONCILE_SECONDS: '5',
+      CELLOS_ORPHAN_GRACE_SECONDS: '10',
+      CELLOS_HOST_TIMEOUT_SECONDS: '600',
+      CELLOS_MAX_CELLS: '16',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    host.log = (host.log + String(d)).slice(-20_000);
+  });
+  host.proc = proc;
+  host.exited = new Promise((r) => proc.once('exit', () => r()));
+  // Like a service manager: a worker that exits on its own is started again.
+  proc.once('exit', (code, signal) => {
+    if (host.proc !== proc || host.stopping) return;
+    console.log(
+      `chaos: worker ${host.name} exited by itself (${code ?? signal}); restarting it\n${host.log.slice(-2000)}`,
+    );
+    stats.restarts += 1;
+    setTimeout(() => startWorker(host), 500);
+  });
+}
+
+async function stopWorker(host: Host, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+  const proc = host.proc;
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  host.stopping = true;
+  proc.kill(signal);
+  await host.exited;
+  host.stopping = false;
+}
+
+async function crash(host: Host, why: string): Promise<void> {
+  await stopWorker(host, 'SIGKILL');
+  stats.kills += 1;
+  console.log(`chaos: SIGKILL worker ${host.name} (${why})`);
+  await sleep(500 + Math.random() * 1500);
+  startWorker(host);
+  stats.restarts += 1;
+}
+
+function mixedCells(): Cell[] {
+  const cells: Cell[] = [];
+  for (let i = 0; i < CELLS; i++) {
+    const id = `chaos-${process.pid}-${i}`;
+    const doc = (script: string, run: object = {}, ttl = 60) => ({
+      apiVersion: 'cellos.io/v1',
+      kind: 'ExecutionCell',
+      spec: {
+        id,
+        authority: { secretRefs: [] },
+        lifetime: { ttlSeconds: ttl },
+        run: { argv: ['/bin/sh', '-c', script], ...run },
+      },
+    });
+    const sleepS = (i * 7) % 20; // 0..19 s
+    switch (i % 6) {
+      case 0:
+        cells.push({ id, doc: doc('true'), expected: { kind: 'exited', code: 0 } });
+        break;
+      case 1:
+        cells.push({
+          id,
+          doc: doc(`sleep ${sleepS}; exit ${(i % 5) + 1}`),
+          expected: { kind: 'exited', code: (i % 5) + 1 },
+        });
+        break;
+      case 2:
+        cells.push({ id, doc: doc(`sleep ${Math.min(sleepS, 8)}; echo ok`), expected: { kind: 'exited', code: 0 } });
+        break;
+      case 3:
+        cells.push({
+          id,
+          doc: doc("trap 'exit 7' TERM; while :; do sleep 0.2; done", { limits: { gracefulShutdownSeconds: 5 } }, 3),
+          expected: { kind: 'deadline', signal: 'SIGTERM', exitCode: 7 },
+        });
+        break;
+      case 4:
+        cells.push({
+          id,
+          doc: doc("trap '' TERM; while :; do sleep 0.2; done", { limits: { gracefulShutdownSeconds: 2 } }, 3),
+          expected: { kind: 'deadline', signal: 'SIGKILL' },
+        });
+        break;
+      default:
+        cells.push({ id, doc: doc('sleep 60'), expected: { kind: 'cancelled' }, cancelAfterMs: 3000 + (i % 4) * 1000 });
+    }
+  }
+  return cells;
+}
+
+it(
+  'ends every cell with its true outcome and leaves nothing behind through worker crashes, a server restart and runsc faults',
+  async () => {
+    const client = new CellClient({
+      connection: await Connection.connect({ address: `127.0.0.1:${port}` }),
+      taskQueue,
+    });
+    const cells = mixedCells();
+    let chaosDone = false;
+
+    // Failpoints: arm each lifecycle point on every host; SIGKILL whichever worker stalls there.
+    const watchFailpoints = (async () => {
+      for (const point of POINTS) {
+        await Promise.all(hosts.map((h) => writeFile(join(h.failpoints, `${point}.arm`), '')));
+        const until = Date.now() + 90_000;
+        while (!stats.pointsHit.has(point) && Date.now() < until) {
+          for (const h of hosts) {
+            const hit = (await readdir(h.failpoints)).find((f) => f.startsWith(`${point}.hit.`));
+            if (!hit) continue;
+            await Promise.all(hosts.map((o) => rm(join(o.failpoints, `${point}.arm`), { force: true })));
+            await rm(join(h.failpoints, hit));
+            stats.pointsHit.add(point);
+            await crash(h, `at failpoint ${point}`);
+          }
+          await sleep(50);
+        }
+        await Promise.all(hosts.map((o) => rm(join(o.failpoints, `${point}.arm`), { force: true })));
+      }
+    })();
+
+    // Random kills (some land during the wait), and one server restart halfway.
+    const randomChaos = (async () => {
+      for (let k = 0; k < RANDOM_KILLS; k++) {
+        await sleep(4000 + Math.random() * 3000);
+        if (k === Math.floor(RANDOM_KILLS / 2)) {
+          console.log('chaos: restarting the Temporal server');
+          await server.stop();
+          await sleep(1000);
+          server = await startDevServer({ stateDir: join(dir, 'temporal'), port, headless: true });
+          stats.serverRestarts += 1;
+        }
+        await crash(hosts[Math.floor(Math.random() * hosts.length)]!, 'at random');
+      }
+      chaosDone = true;
+    })();
+
+    // Cells start a few per second; cancel the ones meant to be cancelled once they run.
+    const runs = cells.map(async (cell, i) => {
+      await sleep(i * 700);
+      const run = await retry(() => client.start(cell.doc));
+      if (cell.cancelAfterMs !== undefined) {
+        await sleep(cell.cancelAfterMs);
+        await retry(() => client.temporal.workflow.getHandle(run.workflowId).cancel());
+      }
+      cell.result = await retry(() => run.result(), 600_000);
+    });
+    await Promise.all([watchFailpoints, randomChaos]);
+    await Promise.all(runs);
+    expect(chaosDone).toBe(true);
+
+    const wrong = cells.filter((c) => !matches(c.expected, c.result));
+    for (const c of wrong)
+      console.log(`chaos: ${c.id} expected ${JSON.stringify(c.expected)} got ${JSON.stringify(c.result?.outcome)}`);
+
+    // Reconcilers run every 5 s and remove orphans older than 10 s: give them time, then look.
+    let leaks: string[] = [];
+    const until = Date.now() + 60_000;
+    do {
+      await sleep(2000);
+      leaks = await leftovers();
+    } while (leaks.length > 0 && Date.now() < until);
+    for (const l of leaks) console.log(`chaos: leak ${l}`);
+    const faults = await injectedFaults();
+    console.log(
+      `chaos: cells=${cells.length} kills=${stats.kills} restarts=${stats.restarts} server-restarts=${stats.serverRestarts} ` +
+        `failpoints=${[...stats.pointsHit].join(',')} injected-faults=${faults} wrong-outcomes=${wrong.length} leaks=${leaks.length}`,
+    );
+    expect(wrong.map((c) => c.id)).toEqual([]);
+    expect(leaks).toEqual([]);
+    expect([...stats.pointsHit].sort()).toEqual([...POINTS].sort());
+    expect(stats.kills).toBeGreaterThanOrEqual(POINTS.length + RANDOM_KILLS);
+    expect(stats.serverRestarts).toBe(1);
+    expect(faults).toBeGreaterThan(0);
+  },
+  FULL ? 600_000 : 420_000,
+);
+
+function matches(expected: Expected, result: CellResult | undefined): boolean {
+  const o = result?.outcome;
+  if (!o) return false;
+  if (expected.kind === 'cancelled') return o.kind === 'cancelled';
+  if (expected.kind === 'exited') return o.kind === 'exited' && o.code === expected.code;
+  return o.kind === 'deadline' && o.signal === expected.signal && o.exitCode === expected.exitCode;
+}
+
+/** Everything any of the three hosts could leak, plus any sandbox process on the machine. */
+async function leftovers(): Promise<string[]> {
+  const found: string[] = [];
+  for (const h of hosts) {
+    for (const sub of ['cells', 'bundles']) {
+      found.push(...(await readdir(join(h.stateDir, sub)).catch(() => [])).map((e) => `${h.name} ${sub}/${e}`));
+    }
+    const root = join(h.stateDir, 'runsc');
+    found.push(...(await readdir(root).catch(() => [])).map((e) => `${h.name} runsc/${e}`));
+    for (const controller of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
+      const cg = join('/sys/fs/cgroup', controller, 'cellos', h.hostId);
+      const entries = await readdir(cg, { withFileTypes: true }).catch(() => []);
+      found.push(...entries.filter((e) => e.isDirectory()).map((e) => `${h.name} cgroup ${controller}/${e.name}`));
+    }
+  }
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
+    if (/runsc-(sandbox|gofer)|cellos-supervisor:/.test(cmd)) found.push(`process ${pid}: ${cmd.slice(0, 100)}`);
+  }
+  return found;
+}
+
+async function injectedFaults(): Promise<number> {
+  const log = await readFile(join(dir, 'faults', 'calls.log'), 'utf8').catch(() => '');
+  return log.split('\n').filter((l) => l.endsWith(' fail')).length;
+}
+
+/** Calls that may meet the server restarting. */
+async function retry<T>(fn: () => Promise<T>, totalMs = 120_000): Promise<T> {
+  const until = Date.now() + totalMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (
+        Date.now() > until ||
+        !/UNAVAILABLE|connect|ECONNREFUSED|transport|DEADLINE|timed? ?out|Unexpected error|GOAWAY|Cancelled|14 /i.test(
+          msg,
+        )
+      ) {
+        throw err;
+      }
+      await sleep(500);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
