@@ -1,9 +1,17 @@
 // A cell worker inside this process (for `cellos run` on the embedded default, `worker` and `dev`):
-// host, native connection, workflow bundle, and a stop() that shuts down in order.
-import type { LogEntry } from '@temporalio/worker';
-import { formatWithOptions } from 'node:util';
+// the Temporal Runtime (logger, Prometheus metrics), host, native connection, workflow bundle, and a
+// stop() that shuts down in order.
+//
+// Logs: every line of the worker, the SDK's (Core's included, forwarded) and ours, goes through the
+// Runtime's logger: JSON lines when stderr is not a terminal, `time [LEVEL] message key=value` on a
+// terminal. Lines about a cell carry cellId, hostId and phase; every line carries hostId.
+import type * as TemporalWorker from '@temporalio/worker';
+import type { LogEntry, RuntimeOptions } from '@temporalio/worker';
+import { HostConfigError } from '../host/config.ts';
 import type { CellWorker } from '../worker/cell-worker.ts';
 import type { WorkerConfig } from '../worker/config.ts';
+import { formatLogLine } from '../worker/log-format.ts';
+import { PHASE_DURATION_BUCKETS_MS, metricNames } from '../worker/metrics.ts';
 import type { TemporalTarget } from './temporal.ts';
 
 export interface RunningWorker {
@@ -20,25 +28,24 @@ export interface StartWorkerOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** 'WARN' keeps `cellos run` quiet; a long-running worker logs at 'INFO'. */
   readonly logLevel: 'INFO' | 'WARN';
+  /**
+   * @deprecated Ignored: the worker's own lines go through the Runtime's logger with the SDK's, so
+   * that all of them share one format (see the top of this file). Kept until the callers drop it.
+   */
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
-  const [
-    { DefaultLogger, Runtime },
-    { createCellHost },
-    { createCellWorker },
-    { connectNative },
-    { loadWorkflowBundle },
-  ] = await Promise.all([
-    import('@temporalio/worker'),
-    import('../host/cell-host.ts'),
-    import('../worker/cell-worker.ts'),
-    import('../worker/connection.ts'),
-    import('../worker/workflow-bundle.ts'),
-  ]);
-  // Signals are ours: Ctrl-C during `cellos run` kills the cell first, and the worker stays up to do it.
-  Runtime.install({ logger: new DefaultLogger(opts.logLevel, logEntry), shutdownSignals: [] });
+  const [temporalWorker, { createCellHost }, { createCellWorker }, { connectNative }, { loadWorkflowBundle }] =
+    await Promise.all([
+      import('@temporalio/worker'),
+      import('../host/cell-host.ts'),
+      import('../worker/cell-worker.ts'),
+      import('../worker/connection.ts'),
+      import('../worker/workflow-bundle.ts'),
+    ]);
+  const runtime = installRuntime(temporalWorker, opts);
+  const log = (message: string, fields: Record<string, unknown>) => runtime.logger.info(message, fields);
   const host = await createCellHost(opts.cfg.host, opts.env);
   const workflowBundle = await loadWorkflowBundle();
   const connection = await connectNative(opts.target.connection);
@@ -51,7 +58,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       host,
       maxConcurrentCells: opts.cfg.maxConcurrentCells,
       workflowBundle,
-      log: opts.log,
+      log,
       reconcileIntervalMs: opts.cfg.reconcileIntervalSeconds * 1000,
       orphanGraceMs: opts.cfg.orphanGraceSeconds * 1000,
     });
@@ -80,14 +87,52 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   };
 }
 
-/**
- * The SDK's log line format, without one expected warning: the host-queue worker has activities only,
- * by design, and the SDK warns about that at every start.
- */
-function logEntry({ level, timestampNanos, message, meta }: LogEntry): void {
-  if (message.startsWith('No workflows registered')) return;
-  const colors = process.stderr.isTTY === true;
-  const date = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
-  const details = meta === undefined ? '' : ` ${formatWithOptions({ colors, breakLength: Infinity }, meta)}`;
-  process.stderr.write(`${date} [${level}] ${message}${details}\n`);
+type WorkerModule = typeof TemporalWorker;
+
+/** The process's Temporal Runtime: our logger, Core's logs forwarded to it, Prometheus when configured. */
+function installRuntime(
+  { Runtime, DefaultLogger }: Pick<WorkerModule, 'Runtime' | 'DefaultLogger'>,
+  opts: StartWorkerOptions,
+): ReturnType<WorkerModule['Runtime']['install']> {
+  const stderr = process.stderr;
+  const json = stderr.isTTY !== true;
+  const fields = { hostId: opts.cfg.host.hostId };
+  const write = (entry: LogEntry) => {
+    if (isExpected(entry)) return;
+    stderr.write(formatLogLine(entry, { json, colors: !json, fields }));
+  };
+  const metricsAddress = opts.cfg.metricsAddress;
+  const telemetryOptions: RuntimeOptions['telemetryOptions'] = {
+    // Core's own lines through our logger too, rather than printed to the console in its own format.
+    logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+    ...(metricsAddress === undefined
+      ? {}
+      : {
+          metrics: {
+            prometheus: {
+              bindAddress: metricsAddress,
+              histogramBucketOverrides: { [metricNames.phaseDuration]: PHASE_DURATION_BUCKETS_MS },
+            },
+          },
+        }),
+  };
+  try {
+    // Signals are ours: Ctrl-C during `cellos run` kills the cell first, and the worker stays up to do it.
+    return Runtime.install({
+      logger: new DefaultLogger(opts.logLevel, write),
+      telemetryOptions,
+      shutdownSignals: [],
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (metricsAddress !== undefined && /metrics|prometheus|address|socket/i.test(message)) {
+      throw new HostConfigError(`CELLOS_METRICS_ADDRESS=${metricsAddress}: ${message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** The host-queue worker has activities only, by design, and the SDK warns about that at every start. */
+function isExpected({ message }: LogEntry): boolean {
+  return message.startsWith('No workflows registered');
 }

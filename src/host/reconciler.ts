@@ -21,9 +21,16 @@ export interface ReconcilerOptions {
   readonly host: CellHost;
   /** The state of the workflow run that owns a cell record (cell id and run key, as in the record). */
   readonly isCellRunning: (cellId: string, runKey: string) => Promise<CellRunState>;
+  /** Lines about a sandbox carry its sandboxId, its cellId when known, hostId and phase `reconcile`. */
   readonly log?: ((message: string, fields: Record<string, unknown>) => void) | undefined;
   /** Things without a cell record are left alone until they are this old (a prepare may be under way). */
   readonly orphanGraceMs?: number | undefined;
+  /** Counts each removal (e.g. the worker's cellos_reconciler_actions); nothing by default. */
+  readonly metrics?: ReconcilerMetrics | undefined;
+}
+
+export interface ReconcilerMetrics {
+  reconcilerAction(action: ReconcileActionKind, result: 'removed' | 'failed'): void;
 }
 
 export type ReconcileActionKind =
@@ -64,7 +71,7 @@ interface Traces {
 }
 
 export function createReconciler(opts: ReconcilerOptions): Reconciler {
-  const { host, isCellRunning, log = () => undefined, orphanGraceMs = DEFAULT_ORPHAN_GRACE_MS } = opts;
+  const { host, isCellRunning, log = () => undefined, orphanGraceMs = DEFAULT_ORPHAN_GRACE_MS, metrics } = opts;
   if (!Number.isFinite(orphanGraceMs) || orphanGraceMs < 0) {
     throw new RangeError(`orphanGraceMs ${orphanGraceMs} must be a number of milliseconds >= 0`);
   }
@@ -82,13 +89,16 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
         ? await decideRecorded(sandboxId, traces.record, traces)
         : decideOrphan(sandboxId, traces);
       if (!planned) continue;
-      log('reconcile: removing sandbox', { ...planned });
+      const fields = { ...planned, hostId: config.hostId, phase: 'reconcile' };
+      log('reconcile: removing sandbox', fields);
       try {
         await host.removeById(sandboxId);
+        metrics?.reconcilerAction(planned.action, 'removed');
         actions.push(planned);
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
-        log('reconcile: removal failed; the next round tries again', { ...planned, error });
+        metrics?.reconcilerAction(planned.action, 'failed');
+        log('reconcile: removal failed; the next round tries again', { ...fields, error });
         actions.push({ ...planned, error });
       }
     }
@@ -106,6 +116,8 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
       log('reconcile: leaving alone a cell record written for another host id', {
         sandboxId,
         cellId,
+        hostId: config.hostId,
+        phase: 'reconcile',
         recordHostId: record.hostId,
       });
       return undefined;
@@ -117,6 +129,8 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
       log('reconcile: could not look up the cell workflow; leaving the cell alone this round', {
         sandboxId,
         cellId,
+        hostId: config.hostId,
+        phase: 'reconcile',
         runKey: record.runKey,
         error: err instanceof Error ? err.message : String(err),
       });
@@ -165,7 +179,11 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
       try {
         await fn();
       } catch (err) {
-        log(`reconcile: could not list ${what}`, { error: err instanceof Error ? err.message : String(err) });
+        log(`reconcile: could not list ${what}`, {
+          hostId: config.hostId,
+          phase: 'reconcile',
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     };
 

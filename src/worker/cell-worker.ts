@@ -8,7 +8,9 @@ import { createCellActivities, createPlacementActivities } from '../../activitie
 import type { CellHost } from '../host/cell-host.ts';
 import { createReconciler, type ReconcileAction } from '../host/reconciler.ts';
 import { hostTaskQueue } from '../shared.ts';
+import { cellLogAttributes } from './cell-log-attributes.ts';
 import { cellRunStateFrom } from './cell-run-state.ts';
+import { createCellMetrics, type CellMetrics } from './metrics.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
 
 export interface CellWorkerOptions {
@@ -31,7 +33,13 @@ export interface CellWorkerOptions {
   readonly reconcileIntervalMs?: number;
   /** The reconciler leaves things without a cell record alone until they are this old. Default 60 s. */
   readonly orphanGraceMs?: number;
+  /** Our lines (the activities' and the reconciler's); by default the Runtime's logger, at INFO. */
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
+  /**
+   * Where the activities and the reconciler count cells; by default on the Runtime's metric meter
+   * (a no-op unless the Runtime was installed with a metrics exporter).
+   */
+  readonly metrics?: CellMetrics;
 }
 
 export interface CellWorker {
@@ -63,6 +71,7 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
   }
   const log =
     opts.log ?? ((message: string, fields: Record<string, unknown>) => Runtime.instance().logger.info(message, fields));
+  const metrics = opts.metrics ?? createCellMetrics(Runtime.instance().metricMeter, { hostId });
   const workflowBundle = opts.workflowBundle ?? (await loadWorkflowBundle());
   const common = {
     connection: opts.connection,
@@ -80,7 +89,9 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
   const host = await Worker.create({
     ...common,
     taskQueue: hostQueue,
-    activities: createCellActivities({ host: opts.host, log: opts.log }),
+    activities: createCellActivities({ host: opts.host, log, metrics }),
+    // The SDK's lines about these activities name the cell, the host and the phase, as ours do.
+    interceptors: { activity: [cellLogAttributes(hostId)] },
     // Each running cell holds one awaitSandbox slot; starts, kills and removals need slots
     // beside them, or a full host could not kill a cell at its deadline.
     maxConcurrentActivityTaskExecutions: maxCells * 2 + 4,
@@ -95,6 +106,7 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
     isCellRunning: cellRunStateFrom(client),
     log,
     orphanGraceMs: opts.orphanGraceMs,
+    metrics,
   });
 
   let stopping = false;
@@ -104,7 +116,13 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
   const reconcileRound = () => {
     round = reconciler
       .reconcile({ signal: stopRounds.signal })
-      .catch((err: unknown) => log('reconcile: round failed', { error: err instanceof Error ? err.message : err }))
+      .catch((err: unknown) =>
+        log('reconcile: round failed', {
+          hostId,
+          phase: 'reconcile',
+          error: err instanceof Error ? err.message : err,
+        }),
+      )
       .finally(() => {
         round = undefined;
         // The next round counts from the end of this one: rounds never overlap.

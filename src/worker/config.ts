@@ -1,6 +1,7 @@
 // Worker configuration from environment variables (flags override them in the CLI). Every
 // setting is in the README; a bad one stops the worker at start with its name.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_TASK_QUEUE } from '../shared.ts';
@@ -28,6 +29,8 @@ export interface WorkerConfig {
   readonly reconcileIntervalSeconds: number;
   /** Things without a cell record younger than this are left alone by the reconciler. */
   readonly orphanGraceSeconds: number;
+  /** `ip:port` the worker serves Prometheus metrics on (`/metrics`); undefined: no metrics. */
+  readonly metricsAddress: string | undefined;
 }
 
 export { projectRoot };
@@ -80,6 +83,7 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
     ),
     reconcileIntervalSeconds: parseIntSetting('CELLOS_RECONCILE_SECONDS', env.CELLOS_RECONCILE_SECONDS, 60, 0, 86_400),
     orphanGraceSeconds: parseIntSetting('CELLOS_ORPHAN_GRACE_SECONDS', env.CELLOS_ORPHAN_GRACE_SECONDS, 60, 1, 86_400),
+    metricsAddress: parseListenAddress('CELLOS_METRICS_ADDRESS', env.CELLOS_METRICS_ADDRESS),
     host: {
       hostId: env.CELLOS_HOST_ID || machineHostId(),
       runscPath: env.CELLOS_RUNSC || 'runsc',
@@ -123,6 +127,24 @@ function parseIntSetting(name: string, value: string | undefined, dflt: number, 
     throw new HostConfigError(`${name}=${JSON.stringify(value)} must be a whole number from ${min} to ${max}`);
   }
   return n;
+}
+
+/**
+ * An address to listen on, as Temporal's Prometheus exporter takes it: an IP literal and a port
+ * (`127.0.0.1:9464`, `0.0.0.0:9464`, `[::1]:9464`). A host name is refused: the exporter cannot bind it.
+ */
+function parseListenAddress(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const ip = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  const ipOk = ip !== undefined && isIP(ip) === (m?.[1] === undefined ? 4 : 6);
+  if (!ipOk || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new HostConfigError(
+      `${name}=${JSON.stringify(value)} must be ip:port with an IP address, not a host name (e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464)`,
+    );
+  }
+  return value;
 }
 
 function parsePlatform(value: string | undefined): 'systrap' | 'ptrace' | 'kvm' | undefined {

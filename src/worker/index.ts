@@ -2,4 +2,6 @@ export * from './cell-worker.ts';
 export * from './cell-run-state.ts';
 export * from './config.ts';
 export * from './connection.ts';
+export * from './log-format.ts';
+export * from './metrics.ts';
 export * from './workflow-bundle.ts';

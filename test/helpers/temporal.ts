@@ -1,13 +1,28 @@
 // A real worker (shared + host queue) and client against the test run's dev server.
 import { Connection } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, IllegalStateError, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { CellClient } from '../../src/client/cell-client.ts';
 import type { HostConfigInput } from '../../src/host/config.ts';
 import { createCellWorker, type CellWorker } from '../../src/worker/cell-worker.ts';
+import { formatLogLine } from '../../src/worker/log-format.ts';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
 import { makeTestHost } from './host.ts';
+
+// The SDK's default Runtime logs every worker state change as a multi-line INFO object: tests show
+// warnings only, one line each. Installed when this module loads, before any connection could
+// instantiate the default Runtime; a Runtime that is already there is left alone.
+try {
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      if (!entry.message.startsWith('No workflows registered'))
+        process.stderr.write(formatLogLine(entry, { json: false }));
+    }),
+  });
+} catch (err) {
+  if (!(err instanceof IllegalStateError)) throw err;
+}
 
 export interface TemporalTestBed {
   readonly host: Awaited<ReturnType<typeof makeTestHost>>;
