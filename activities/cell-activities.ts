@@ -17,6 +17,9 @@ export interface CellActivityDeps {
   readonly metrics?: CellMetrics | undefined;
 }
 
+/** Attempts at launching a sandbox whose runsc fails before the workload starts. */
+const LAUNCH_ATTEMPTS = 4;
+
 /** Bytes of each stream carried in a heartbeat. */
 const LOG_TAIL_BYTES = 16 * 1024;
 
@@ -75,6 +78,22 @@ export function createCellActivities({ host, log = () => undefined, metrics = no
         throw err;
       } finally {
         stopTracking();
+      }
+      // runsc failed before the workload started (a transient launch failure): remove what it left
+      // and let the activity's retry policy launch again, a few times at most. A workload that
+      // could not be loaded (its program is missing) is the cell's own outcome, not retried.
+      if (
+        exit.outcome.kind === 'failed' &&
+        ctx.info.attempt < LAUNCH_ATTEMPTS &&
+        !/creating process:|failed to load/.test(exit.outcome.error) &&
+        !(await host.workloadStarted(handle))
+      ) {
+        log('runsc failed to launch the sandbox; retrying', { ...cell, phase: 'run', error: exit.outcome.error });
+        await host.remove(handle);
+        throw ApplicationFailure.retryable(
+          `runsc could not launch sandbox ${handle.sandboxId} of cell ${handle.cellId} (attempt ${ctx.info.attempt} of ${LAUNCH_ATTEMPTS}): ${exit.outcome.error}`,
+          'SandboxLaunchFailed',
+        );
       }
       metrics.cellFinished(exit.outcome.kind);
       metrics.phaseDuration('run', exit.endedAtMs - exit.startedAtMs);

@@ -25,10 +25,16 @@ export interface TemporalTarget {
  * TEMPORAL_ADDRESS when set; otherwise the embedded dev server, started (detached, for the next
  * commands to reuse) when `start` is set and nothing listens on its port yet.
  */
-export async function resolveTemporal(cfg: WorkerConfig, io: CliIo, opts: { start: boolean }): Promise<TemporalTarget> {
+export async function resolveTemporal(
+  cfg: WorkerConfig,
+  io: CliIo,
+  opts: { start: boolean; waitForServer?: boolean },
+): Promise<TemporalTarget> {
   const { address } = cfg.temporal;
   if (address !== undefined) {
-    await requireServer(address, 'TEMPORAL_ADDRESS');
+    // A worker waits for its server (connectNative retries for a minute): a worker restarted while
+    // the server restarts must not give up. Clients fail fast instead.
+    if (!opts.waitForServer) await requireServer(address, 'TEMPORAL_ADDRESS');
     return { connection: { ...cfg.temporal, address }, embedded: false, uiBase: uiBaseFor(address, io.env) };
   }
   const settings = embeddedServerSettings(io.env);

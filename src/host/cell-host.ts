@@ -87,6 +87,8 @@ export interface CellHost {
   readOutput(handle: CellHandle, maxBytes: number): Promise<{ stdout: OutputTail; stderr: OutputTail }>;
   /** Sandbox ids with a record on this host. */
   listSandboxIds(): Promise<string[]>;
+  /** Whether the sandbox got as far as starting the workload (runsc's boot log says so). */
+  workloadStarted(handle: CellHandle): Promise<boolean>;
   /** Lets the supervisor launcher go (running cells are not affected). */
   close(): void;
   /** Whether this process is preparing the sandbox now (its files exist before its record does). */
@@ -522,6 +524,10 @@ export async function createCellHost(
     },
     close() {
       spawner.close();
+    },
+    async workloadStarted(handle) {
+      const boot = await readFile(join(handle.cellDir, cellFile.runscBootLog), 'utf8').catch(() => '');
+      return boot.includes('Process should have started');
     },
     async listSandboxIds() {
       return readdir(config.cellsDir).catch(() => []);

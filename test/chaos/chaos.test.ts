@@ -60,7 +60,7 @@ beforeAll(async () => {
   // Faults for every host: the first deletes and kills fail (the wrapper counts them in `faults`).
   await mkdir(join(dir, 'faults'));
   await symlink(join(repoRoot, 'test', 'fixtures', 'bin', 'runsc'), join(dir, 'faults', 'runsc'));
-  await writeFile(join(dir, 'faults', 'faults.env'), 'DELETE_FAILS=3\nKILL_FAILS=3\n');
+  await writeFile(join(dir, 'faults', 'faults.env'), 'DELETE_FAILS=3\nKILL_FAILS=3\nRUN_FAILS=2\n');
   for (const name of ['a', 'b', 'c']) {
     const host: Host = {
       name,

@@ -20,15 +20,17 @@ let bed: TemporalTestBed;
 let faultDir: string;
 
 /** The wrapper's settings for the next calls; counters start again from zero. */
-async function injectFaults(faults: { deleteFails?: number; killFails?: number }): Promise<void> {
-  await Promise.all(['delete.count', 'kill.count', 'calls.log'].map((f) => rm(join(faultDir, f), { force: true })));
+async function injectFaults(faults: { deleteFails?: number; killFails?: number; runFails?: number }): Promise<void> {
+  await Promise.all(
+    ['delete.count', 'kill.count', 'run.count', 'calls.log'].map((f) => rm(join(faultDir, f), { force: true })),
+  );
   await writeFile(
     join(faultDir, 'faults.env'),
-    `DELETE_FAILS=${faults.deleteFails ?? 0}\nKILL_FAILS=${faults.killFails ?? 0}\n`,
+    `DELETE_FAILS=${faults.deleteFails ?? 0}\nKILL_FAILS=${faults.killFails ?? 0}\nRUN_FAILS=${faults.runFails ?? 0}\n`,
   );
 }
 
-async function counter(name: 'delete' | 'kill'): Promise<number> {
+async function counter(name: 'delete' | 'kill' | 'run'): Promise<number> {
   return Number((await readFile(join(faultDir, `${name}.count`), 'utf8').catch(() => '0')).trim());
 }
 
@@ -76,6 +78,27 @@ describe('runsc faults', () => {
     const r = await bed.client.run(doc('echo through the wrapper'));
     expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
     expect(r.stdout.tail).toBe('through the wrapper\n');
+  });
+
+  it('launches again, with backoff, when runsc fails to start the sandbox, and runs the workload once', async () => {
+    await injectFaults({ runFails: 2 });
+    const run = await bed.client.start(doc('echo ran-once'));
+    const r = await run.result();
+    expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+    expect(r.stdout.tail).toBe('ran-once\n');
+    expect(await counter('run')).toBe(2);
+    expect(await calls('run')).toEqual(['run fail', 'run fail', 'run pass']);
+    const history = await fetchHistory(bed, run.workflowId, run.runId);
+    // Completed attempts only leave their last attempt in the history: the third.
+    expect(activityAttempts(history, 'runSandbox')).toEqual([3]);
+  });
+
+  it("keeps a missing program as the cell's own outcome instead of launching again", async () => {
+    await injectFaults({});
+    const r = await bed.client.run({ ...doc(''), spec: { ...doc('').spec, run: { argv: ['/no/such/program'] } } });
+    expect(r.outcome.kind).toBe('failed');
+    expect(JSON.stringify(r.outcome)).toMatch(/failed to load \/no\/such\/program/);
+    expect(await calls('run')).toEqual(['run pass']);
   });
 
   it('retries removeSandbox until runsc delete succeeds when a cancelled cell is still running', async () => {

@@ -26,7 +26,7 @@ export async function worker(opts: WorkerCommandOptions, io: CliIo): Promise<Wor
   });
   const { workerConfigFromEnv } = await import('../../worker/config.ts');
   const cfg = workerConfigFromEnv(env);
-  const target = await resolveTemporal(cfg, { ...io, env }, { start: true });
+  const target = await resolveTemporal(cfg, { ...io, env }, { start: true, waitForServer: true });
   const running = await startWorker({ cfg, target, env, logLevel: 'INFO', log: workerLog(io) });
   io.stderr.write(
     `cellos: worker for host ${running.worker.hostId} on ${target.connection.address}: task queues ${running.worker.taskQueue} and ${running.worker.hostTaskQueue}, up to ${cfg.maxConcurrentCells} cells (Ctrl-C stops it)\n`,
