@@ -40,6 +40,8 @@ async function main() {
     host,
     workflowBundle: await loadWorkflowBundle(),
     maxConcurrentCells: 32,
+    // No reconciler: the raw baseline's bundle has a record that no workflow owns.
+    reconcileIntervalMs: 0,
   });
   const running = worker.run();
   const client = new CellClient({ connection: await Connection.connect({ address: server.address }), taskQueue });
