@@ -228,7 +228,12 @@ async function runUntilExit(
       onKilling();
       const reason = deadlinePassed ? 'deadline' : 'request';
       const message = deadlinePassed ? `ttl of ${ttl}s passed` : (killRequested() ?? 'kill requested');
-      await host.killSandbox({ cellId: doc.spec.id, runKey, reason, message });
+      const kill = () => host.killSandbox({ cellId: doc.spec.id, runKey, reason, message });
+      await kill();
+      // A kill can miss a sandbox that a retried launch starts just after it: until the run
+      // ends, kill again after every grace period.
+      const grace = doc.spec.run.limits.gracefulShutdownSeconds;
+      while (!(await condition(() => exit !== undefined || failure !== undefined, (grace + 5) * 1000))) await kill();
       await running;
     }
   } finally {

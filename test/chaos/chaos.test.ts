@@ -320,8 +320,12 @@ async function leftovers(): Promise<string[]> {
   }
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
-    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
-    if (/runsc-(sandbox|gofer)|cellos-supervisor:/.test(cmd)) found.push(`process ${pid}: ${cmd.slice(0, 100)}`);
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    // Sandboxes and gofers, and supervisors (argv[3] is cellos-supervisor:<sandbox id>); the
+    // workers' spawners are not leftovers while their workers run.
+    if (/^runsc-(sandbox|gofer)/.test(args[0] ?? '') || args.some((a) => a.startsWith('cellos-supervisor:'))) {
+      found.push(`process ${pid}: ${args.join(' ').slice(0, 100)}`);
+    }
   }
   return found;
 }
