@@ -112,7 +112,9 @@ async function main() {
     const per = (ms: number) => (ms / N_THROUGHPUT).toFixed(0);
     console.log(
       `  cpu per cell, ${label}: machine ${per(sys1 - sys0)} ms` +
-        (label === 'temporal' ? `, of which temporal server ${per(srv1 - srv0)} ms, worker+client ${per((me1.user + me1.system) / 1000)} ms` : ''),
+        (label === 'temporal'
+          ? `, of which temporal server ${per(srv1 - srv0)} ms, worker+client ${per((me1.user + me1.system) / 1000)} ms`
+          : ''),
     );
     return out;
   };

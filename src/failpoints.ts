@@ -10,10 +10,22 @@ export async function failpoint(name: FailpointName): Promise<void> {
   const dir = process.env.CELLOS_FAILPOINTS_DIR;
   if (!dir) return;
   const armed = join(dir, `${name}.arm`);
-  if (!(await access(armed).then(() => true, () => false))) return;
+  if (
+    !(await access(armed).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return;
   // rename is atomic: of several cells reaching the point at once, one takes it.
   const taken = `${armed}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  if (!(await rename(armed, taken).then(() => true, () => false))) return;
+  if (
+    !(await rename(armed, taken).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return;
   await writeFile(join(dir, `${name}.hit.${process.pid}`), '');
   await new Promise((r) => setTimeout(r, 30_000));
 }
