@@ -23,29 +23,24 @@ export async function kill(opts: KillOptions, io: CliIo): Promise<KillOutput> {
   const target = await resolveTemporal(cfg, io, { start: false });
   const open = await openCellClient(cfg, target);
   try {
-    const workflowId = cellWorkflowId(opts.cellId);
     const { WorkflowNotFoundError } = await import('@temporalio/client');
-    const notFound = () =>
-      failure(
-        `no cell ${opts.cellId} on ${target.connection.address} (no workflow ${workflowId} in namespace ${target.connection.namespace})`,
+    // The cell's own workflow, or the newest run a schedule started for it.
+    const found = await open.client.findRun(opts.cellId);
+    if (!found) {
+      throw failure(
+        `no cell ${opts.cellId} on ${target.connection.address} (no workflow ${cellWorkflowId(opts.cellId)} and no scheduled run of it in namespace ${target.connection.namespace})`,
       );
-    const desc = await open.client.temporal.workflow
-      .getHandle(workflowId)
-      .describe()
-      .catch((err: unknown) => {
-        throw err instanceof WorkflowNotFoundError ? notFound() : err;
-      });
+    }
+    const desc = found.description;
+    const workflowId = desc.workflowId;
     if (desc.status.name !== 'RUNNING') {
       throw failure(`cell ${opts.cellId} is not running: its latest run ${desc.runId} is ${desc.status.name}`);
     }
-    await open.client
-      .getHandle(opts.cellId, desc.runId)
-      .kill(opts.reason)
-      .catch((err: unknown) => {
-        // It ended between the two calls.
-        if (err instanceof WorkflowNotFoundError) throw failure(`cell ${opts.cellId} is not running any more`);
-        throw err;
-      });
+    await found.run.kill(opts.reason).catch((err: unknown) => {
+      // It ended between the two calls.
+      if (err instanceof WorkflowNotFoundError) throw failure(`cell ${opts.cellId} is not running any more`);
+      throw err;
+    });
     io.stderr.write(
       `cellos: kill sent to cell ${opts.cellId} (workflow ${workflowId} run ${desc.runId}): SIGTERM, then SIGKILL after its grace\n`,
     );

@@ -41,19 +41,15 @@ export async function status(opts: StatusOptions, io: CliIo): Promise<StatusOutp
   const target = await resolveTemporal(cfg, io, { start: false });
   const open = await openCellClient(cfg, target);
   try {
-    const workflowId = cellWorkflowId(opts.cellId);
-    const { WorkflowNotFoundError } = await import('@temporalio/client');
-    const desc = await open.client.temporal.workflow
-      .getHandle(workflowId)
-      .describe()
-      .catch((err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) {
-          throw failure(
-            `no cell ${opts.cellId} on ${target.connection.address} (no workflow ${workflowId} in namespace ${target.connection.namespace})`,
-          );
-        }
-        throw err;
-      });
+    // The cell's own workflow, or the newest run a schedule started for it.
+    const found = await open.client.findRun(opts.cellId);
+    if (!found) {
+      throw failure(
+        `no cell ${opts.cellId} on ${target.connection.address} (no workflow ${cellWorkflowId(opts.cellId)} and no scheduled run of it in namespace ${target.connection.namespace})`,
+      );
+    }
+    const desc = found.description;
+    const workflowId = desc.workflowId;
     const base = {
       cellId: opts.cellId,
       workflowId,
@@ -62,7 +58,7 @@ export async function status(opts: StatusOptions, io: CliIo): Promise<StatusOutp
       startTime: desc.startTime.toISOString(),
       closeTime: desc.closeTime?.toISOString(),
     };
-    const run = open.client.getHandle(opts.cellId, desc.runId);
+    const run = found.run;
     let report: StatusReport;
     let note: string | undefined;
     if (desc.status.name === 'RUNNING') {
