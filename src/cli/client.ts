@@ -1,6 +1,8 @@
 // A CellClient on a resolved Temporal target, loaded lazily (the Temporal client is heavy).
 import type { CellClient } from '../client/cell-client.ts';
+import { cellWorkflowId } from '../shared.ts';
 import type { WorkerConfig } from '../worker/config.ts';
+import { failure } from './exit.ts';
 import type { CliIo } from './io.ts';
 import { resolveTemporal, type TemporalTarget } from './temporal.ts';
 
@@ -46,4 +48,15 @@ export async function withCellClient<R>(
   } finally {
     await open.close();
   }
+}
+
+/** The latest run of a cell (its own workflow, or the newest run a schedule started), or exit 2 saying so. */
+export async function findCellRun(client: CellClient, target: TemporalTarget, cellId: string) {
+  const found = await client.findRun(cellId);
+  if (!found) {
+    throw failure(
+      `no cell ${cellId} on ${target.connection.address} (no workflow ${cellWorkflowId(cellId)} and no scheduled run of it in namespace ${target.connection.namespace})`,
+    );
+  }
+  return found;
 }

@@ -1,7 +1,6 @@
 // `cellos kill <cell-id> [--reason TEXT]`: asks the running cell's workflow to kill it (SIGTERM,
 // its grace, then SIGKILL); the outcome says "killed on request: <reason>".
-import { cellWorkflowId } from '../../shared.ts';
-import { openCellClient } from '../client.ts';
+import { findCellRun, openCellClient } from '../client.ts';
 import { failure } from '../exit.ts';
 import type { CliIo } from '../io.ts';
 import { resolveTemporal } from '../temporal.ts';
@@ -24,13 +23,7 @@ export async function kill(opts: KillOptions, io: CliIo): Promise<KillOutput> {
   const open = await openCellClient(cfg, target);
   try {
     const { WorkflowNotFoundError } = await import('@temporalio/client');
-    // The cell's own workflow, or the newest run a schedule started for it.
-    const found = await open.client.findRun(opts.cellId);
-    if (!found) {
-      throw failure(
-        `no cell ${opts.cellId} on ${target.connection.address} (no workflow ${cellWorkflowId(opts.cellId)} and no scheduled run of it in namespace ${target.connection.namespace})`,
-      );
-    }
+    const found = await findCellRun(open.client, target, opts.cellId);
     const desc = found.description;
     const workflowId = desc.workflowId;
     if (desc.status.name !== 'RUNNING') {

@@ -2,8 +2,8 @@
 // stdout and stderr to stderr. With -f, follows a running cell (its output rides on the run activity's
 // heartbeat, about once a second) until it ends; Ctrl-C stops following.
 import type { CellRun } from '../../client/cell-client.ts';
-import { withCellClient } from '../client.ts';
-import { EXIT, failure } from '../exit.ts';
+import { findCellRun, withCellClient } from '../client.ts';
+import { EXIT } from '../exit.ts';
 import { describeStatus } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { createProgress, type Progress } from '../progress.ts';
@@ -18,10 +18,7 @@ const POLL_MS = 250;
 
 export async function logs(opts: LogsOptions, io: CliIo): Promise<{ readonly exitCode: number }> {
   return withCellClient(io, async ({ client }, target) => {
-    const found = await client.findRun(opts.ref);
-    if (!found) {
-      throw failure(`no cell ${opts.ref} on ${target.connection.address} (namespace ${target.connection.namespace})`);
-    }
+    const found = await findCellRun(client, target, opts.ref);
     const { run } = found;
     const abort = new AbortController();
     const stopListening = io.onStopSignal(() => abort.abort());

@@ -1,8 +1,7 @@
 // `cellos status <cell-id> [--json]`: the latest run of a cell: its live status while it runs, its
 // outcome once it has ended.
-import { cellWorkflowId, type CellResult, type CellStatus } from '../../shared.ts';
-import { openCellClient } from '../client.ts';
-import { failure } from '../exit.ts';
+import type { CellResult, CellStatus } from '../../shared.ts';
+import { findCellRun, openCellClient } from '../client.ts';
 import { describeResultOutcome, describeStatus, formatSeconds } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { resolveTemporal } from '../temporal.ts';
@@ -41,13 +40,7 @@ export async function status(opts: StatusOptions, io: CliIo): Promise<StatusOutp
   const target = await resolveTemporal(cfg, io, { start: false });
   const open = await openCellClient(cfg, target);
   try {
-    // The cell's own workflow, or the newest run a schedule started for it.
-    const found = await open.client.findRun(opts.cellId);
-    if (!found) {
-      throw failure(
-        `no cell ${opts.cellId} on ${target.connection.address} (no workflow ${cellWorkflowId(opts.cellId)} and no scheduled run of it in namespace ${target.connection.namespace})`,
-      );
-    }
+    const found = await findCellRun(open.client, target, opts.cellId);
     const desc = found.description;
     const workflowId = desc.workflowId;
     const base = {
