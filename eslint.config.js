@@ -22,6 +22,75 @@ const workflowForbidden = [
   '@temporalio/activity',
 ];
 
+// Which way dependencies run: the contract and the pure core at the bottom; the host and the
+// activities above them; the worker, the client and the CLI on top. A module never imports a layer
+// above its own.
+const above = (message, ...groups) => ({ group: groups, message });
+const layering = {
+  workflows: [
+    above(
+      'workflows/ import the contract and the pure core only.',
+      '**/activities/**',
+      '**/src/host/**',
+      '**/src/worker/**',
+      '**/src/client/**',
+      '**/src/cli/**',
+      '**/src/runsc/**',
+      '**/src/rootfs/**',
+    ),
+  ],
+  activities: [
+    above(
+      'activities/ import the contract and the host, never the worker, the client or the CLI.',
+      '**/src/worker/**',
+      '**/src/client/**',
+      '**/src/cli/**',
+      '**/workflows/**',
+    ),
+  ],
+  host: [
+    above(
+      'The host edge imports no Temporal code and nothing above it.',
+      '@temporalio/*',
+      '**/activities/**',
+      '**/workflows/**',
+      '**/worker/**',
+      '**/client/**',
+      '**/cli/**',
+    ),
+  ],
+  client: [
+    above(
+      'The client never loads the workflows, the activities, the worker or the CLI.',
+      '**/activities/**',
+      '**/workflows/**',
+      '**/worker/**',
+      '**/cli/**',
+      '@temporalio/worker',
+    ),
+  ],
+  core: [
+    above(
+      'The pure core imports no runtime, no Temporal and no I/O library.',
+      'node:*',
+      'execa',
+      '@temporalio/*',
+      '**/host/**',
+      '**/runsc/**',
+      '**/rootfs/**',
+      '**/worker/**',
+      '**/client/**',
+      '**/cli/**',
+    ),
+  ],
+};
+const restrict = (patterns) => ({
+  '@typescript-eslint/no-restricted-imports': [
+    'error',
+    { patterns: patterns.map((p) => ({ ...p, allowTypeImports: false })) },
+  ],
+});
+
 export default defineConfig(
   {
     ignores: ['dist/', 'node_modules/', '.tools/', '.state/', 'coverage/', 'test-results/'],
@@ -75,9 +144,22 @@ export default defineConfig(
               message: 'No Node built-ins in workflow code: it runs in the Temporal workflow sandbox.',
               allowTypeImports: true,
             },
+            ...layering.workflows,
           ],
         },
       ],
     },
+  },
+  { files: ['activities/**/*.ts'], rules: restrict(layering.activities) },
+  { files: ['src/host/**/*.ts', 'src/runsc/**/*.ts', 'src/rootfs/**/*.ts'], rules: restrict(layering.host) },
+  { files: ['src/client/**/*.ts'], rules: restrict(layering.client) },
+  {
+    files: [
+      'src/contract/{names,types,failures,index}.ts',
+      'src/document/**/*.ts',
+      'src/bundle/**/*.ts',
+      'src/cell/**/*.ts',
+    ],
+    rules: restrict(layering.core),
   },
 );

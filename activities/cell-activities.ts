@@ -1,14 +1,18 @@
 // Host work of a cell, as Temporal activities. Each is idempotent: a retry after a worker
 // crash re-attaches to what the first attempt made, never launches a second sandbox.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { KillReason } from '../src/cell/outcome.ts';
-import type { CellDocument } from '../src/document/schema.ts';
+import {
+  SANDBOX_LAUNCH_FAILED,
+  failureTypes,
+  type CellActivities,
+  type CellExit,
+  type SandboxProgress,
+} from '../src/contract/index.ts';
 import { parseCellDocument } from '../src/document/parse.ts';
 import { failpoint } from '../src/failpoints.ts';
-import { failureTypes } from '../src/failures.ts';
-import type { CellExit, CellHandle, CellHost } from '../src/host/cell-host.ts';
-import { noopCellMetrics, type CellMetrics } from '../src/worker/metrics.ts';
-import type { SandboxExit, SandboxProgress } from './types.ts';
+import type { CellHandle, CellHost } from '../src/host/cell-host.ts';
+import { asActivityFailure, asActivityFailureAsync } from './failures.ts';
+import { noopCellMetrics, type CellMetrics } from './metrics.ts';
 
 export interface CellActivityDeps {
   readonly host: CellHost;
@@ -23,7 +27,11 @@ const LAUNCH_ATTEMPTS = 4;
 /** Bytes of each stream carried in a heartbeat. */
 const LOG_TAIL_BYTES = 16 * 1024;
 
-export function createCellActivities({ host, log = () => undefined, metrics = noopCellMetrics }: CellActivityDeps) {
+export function createCellActivities({
+  host,
+  log = () => undefined,
+  metrics = noopCellMetrics,
+}: CellActivityDeps): Omit<CellActivities, 'admitCell'> {
   const hostId = host.config.hostId;
   return {
     /**
@@ -33,14 +41,21 @@ export function createCellActivities({ host, log = () => undefined, metrics = no
      * re-attaches to the sandbox the first attempt started and never launches a second one.
      * If the removal fails, the workflow's cleanup removes it with retries.
      */
-    async runSandbox(input: { document: CellDocument; runKey: string }): Promise<SandboxExit> {
+    async runSandbox(input) {
       const ctx = Context.current();
-      const doc = nonRetryable(() => parseCellDocument(input.document));
+      // The host's own check: anything with access to the namespace can schedule work on this queue.
+      const doc = asActivityFailure(() => parseCellDocument(input.document));
+      if (doc.spec.id !== input.cellId) {
+        throw ApplicationFailure.nonRetryable(
+          `runSandbox: cellId ${JSON.stringify(input.cellId)} is not the document's spec.id ${JSON.stringify(doc.spec.id)}`,
+          failureTypes.invalidDocument,
+        );
+      }
       const cell = { cellId: doc.spec.id, hostId, sandboxId: host.sandboxIdFor(doc.spec.id, input.runKey) };
       const preparing = Date.now();
       let handle: CellHandle;
       try {
-        handle = await nonRetryableAsync(() => host.prepare(doc, input.runKey));
+        handle = await asActivityFailureAsync(() => host.prepare(doc, input.runKey));
         await failpoint('after-prepare');
         await host.start(handle);
         await failpoint('after-start');
@@ -92,7 +107,7 @@ export function createCellActivities({ host, log = () => undefined, metrics = no
         await host.remove(handle);
         throw ApplicationFailure.retryable(
           `runsc could not launch sandbox ${handle.sandboxId} of cell ${handle.cellId} (attempt ${ctx.info.attempt} of ${LAUNCH_ATTEMPTS}): ${exit.outcome.error}`,
-          'SandboxLaunchFailed',
+          SANDBOX_LAUNCH_FAILED,
         );
       }
       metrics.cellFinished(exit.outcome.kind);
@@ -122,7 +137,7 @@ export function createCellActivities({ host, log = () => undefined, metrics = no
     },
 
     /** SIGTERM, the grace, then SIGKILL; records why, so the outcome says it. */
-    async killSandbox(input: { cellId: string; runKey: string; reason: KillReason; message: string }): Promise<void> {
+    async killSandbox(input) {
       const handle = await host.attach(host.sandboxIdFor(input.cellId, input.runKey));
       if (!handle) return;
       log('killing sandbox', {
@@ -136,7 +151,7 @@ export function createCellActivities({ host, log = () => undefined, metrics = no
     },
 
     /** Deletes the sandbox and removes its bundle, cgroups and record. Idempotent. */
-    async removeSandbox(input: { cellId: string; runKey: string }): Promise<void> {
+    async removeSandbox(input) {
       const sandboxId = host.sandboxIdFor(input.cellId, input.runKey);
       await host.removeById(sandboxId);
       log('sandbox removed', { cellId: input.cellId, hostId, sandboxId, phase: 'remove' });
@@ -144,29 +159,6 @@ export function createCellActivities({ host, log = () => undefined, metrics = no
   };
 }
 
-function nonRetryable<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw asNonRetryable(err);
-  }
-}
-
-async function nonRetryableAsync<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw asNonRetryable(err);
-  }
-}
-
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function asNonRetryable(err: unknown): unknown {
-  if (err instanceof Error && (failureTypes.nonRetryable as readonly string[]).includes(err.name)) {
-    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true });
-  }
-  return err;
 }

@@ -1,4 +1,3 @@
 export { createCellActivities, type CellActivityDeps } from './cell-activities.ts';
-export { createPlacementActivities } from './placement.ts';
-export type { CellExit, SandboxExit, SandboxProgress } from './types.ts';
-export type { Admission } from './placement.ts';
+export { createAdmissionActivities } from './admission.ts';
+export { noopCellMetrics, type CellMetrics, type MeasuredPhase } from './metrics.ts';

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the other scripts (and by hand: `source scripts/env.sh`) after scripts/setup.sh has run.
 # Exports the test rootfs and the Temporal CLI that setup.sh chose, leaving variables already set alone.
 _cellos_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

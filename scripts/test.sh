@@ -6,7 +6,7 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 RESULTS=test-results
 mkdir -p "$RESULTS"
@@ -54,6 +54,7 @@ check() {
 check typecheck npx tsc --noEmit
 check eslint npx eslint .
 check prettier npx prettier --check .
+check shellcheck shellcheck scripts/*.sh src/*/*.sh test/fixtures/bin/runsc
 
 # --- vitest --------------------------------------------------------------------------------------------
 vitest_json="$RESULTS/vitest.json"

@@ -4,5 +4,5 @@ export * from './document/index.ts';
 export * from './bundle/index.ts';
 export * from './cell/outcome.ts';
 export * from './cell/output.ts';
-export * from './shared.ts';
-export * from './failures.ts';
+export * from './contract/index.ts';
+export * from './config-error.ts';

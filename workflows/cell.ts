@@ -1,6 +1,6 @@
-// The durable lifecycle of one cell: admit (validate, place), run the sandbox on its host,
-// kill it at its deadline or on request, and always clean up. The happy path is one local
-// activity and one host activity, so a trivial cell costs ~two server round trips.
+// The durable lifecycle of one cell: admit (validate, place), run the sandbox on its host, kill it
+// at its deadline or on request, and always clean up. The happy path is one local activity and one
+// host activity, so a trivial cell costs ~two server round trips.
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -13,43 +13,35 @@ import {
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
-  setCurrentDetails,
   setHandler,
   sleep,
   upsertMemo,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ActivityOptions } from '@temporalio/common';
-import type { createCellActivities, createPlacementActivities } from '../activities/index.ts';
-import type { Admission } from '../activities/placement.ts';
-import type { SandboxExit } from '../activities/types.ts';
 import { sandboxIdFor } from '../src/bundle/ids.ts';
-import { describeOutcome } from '../src/cell/outcome.ts';
-import { EMPTY_OUTPUT } from '../src/cell/output.ts';
-import type { CellDocument } from '../src/document/schema.ts';
-import { failureTypes } from '../src/failures.ts';
+import { describeOutcome, exitCodeOf } from '../src/cell/outcome.ts';
 import {
+  failureTypes,
   hostTaskQueue,
+  isCellFailureType,
   queries,
   signals,
-  type CellPhase,
+  type Admission,
+  type CellActivities,
   type CellResult,
-  type CellResultOutcome,
   type CellStatus,
   type CellWorkflowInput,
   type KillSignalArgs,
-  type PhaseDurations,
-} from '../src/shared.ts';
-import { searchAttributeUpdates } from './search-attributes.ts';
-
-type CellActivities = ReturnType<typeof createCellActivities>;
-type PlacementActivities = ReturnType<typeof createPlacementActivities>;
+  type SandboxExit,
+  type SandboxRef,
+} from '../src/contract/index.ts';
+import { cellIdOf } from '../src/document/cell-id.ts';
+import { CellState } from './cell-state.ts';
 
 export const killSignal = defineSignal<[KillSignalArgs]>(signals.kill);
 export const statusQuery = defineQuery<CellStatus>(queries.status);
 
-const admission = proxyLocalActivities<PlacementActivities>({
+const admission = proxyLocalActivities<Pick<CellActivities, 'admitCell'>>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: [failureTypes.invalidDocument] },
   summary: 'validate the cell document and choose a host',
@@ -58,161 +50,92 @@ const admission = proxyLocalActivities<PlacementActivities>({
 const DEFAULT_HOST_SCHEDULE_TO_START_S = 120;
 
 export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult> {
-  const info = workflowInfo();
-  const startedAtMs = Date.now();
-  const phases: PhaseDurations = {};
-  let phase: CellPhase = 'placing';
-  let cellId = '';
-  let hostId: string | undefined;
-  let sandboxId: string | undefined;
-  let outcome: CellResultOutcome | undefined;
-  let killRequest: string | undefined;
-  let exit: SandboxExit | undefined;
-  let cleanupError: string | undefined;
-  let phaseStartMs = startedAtMs;
-
-  const show = () => {
-    if (input.indexed !== false) {
-      upsertSearchAttributes(searchAttributeUpdates({ cellId, phase, hostId, outcome, scheduleId: input.scheduleId }));
-    }
-    setCurrentDetails(currentDetails(cellId, phase, hostId, sandboxId, outcome, killRequest));
-  };
-  const enter = (next: CellPhase, key?: keyof PhaseDurations) => {
-    if (key) phases[key] = Date.now() - phaseStartMs;
-    phaseStartMs = Date.now();
-    phase = next;
-    show();
-  };
-
-  setHandler(statusQuery, () => ({
-    cellId,
-    phase,
-    hostId,
-    sandboxId,
-    // The sandbox's own start time is in the run activity's heartbeat (see CellClient.status).
-    sandboxStartedAt: iso(exit?.startedAtMs),
-    outcome,
-    killRequested: killRequest,
-  }));
+  const cell = new CellState({ indexed: input.indexed !== false, scheduleId: input.scheduleId });
+  setHandler(statusQuery, () => cell.toStatus());
   setHandler(killSignal, ({ reason }) => {
-    killRequest ??= reason || 'kill requested';
+    cell.killRequest ??= reason || 'kill requested';
   });
 
   let admitted: Admission;
   try {
-    admitted = await admit(input.document);
+    admitted = admissionOf(await admission.admitCell({ document: input.document }));
   } catch (err) {
     // Nothing touched a host yet: a cancelled cell just ends; an invalid one fails, findable by outcome.
-    cellId = rawCellId(input.document);
+    cell.cellId = cellIdOf(input.document) ?? '';
     if (isCancellation(err)) {
-      outcome = { kind: 'cancelled', reason: 'the workflow was cancelled before the cell was placed' };
-      phase = 'done';
-      show();
-      return result();
+      cell.end({ kind: 'cancelled', reason: 'the workflow was cancelled before the cell was placed' });
+      cell.enter('done');
+      return cell.toResult();
     }
-    outcome = { kind: 'failed', error: messageOf(err) };
-    phase = 'done';
-    show();
-    throw err;
+    cell.end({ kind: 'failed', error: messageOf(err) });
+    cell.enter('done');
+    throw toWorkflowFailure(err);
   }
-  const doc = admitted.document;
-  cellId = doc.spec.id;
-  hostId = admitted.hostId;
-  sandboxId = sandboxIdFor(cellId, info.runId);
-  const host = hostActivities(input, hostId, doc, sandboxId);
-  enter('running', 'placing');
+  const ref: SandboxRef = { cellId: admitted.cellId, runKey: workflowInfo().runId };
+  cell.cellId = admitted.cellId;
+  cell.hostId = admitted.hostId;
+  cell.sandboxId = sandboxIdFor(ref.cellId, ref.runKey);
+  const host = hostActivities(input, admitted, cell.sandboxId);
+  cell.enter('running');
 
   try {
-    if (killRequest !== undefined) {
-      outcome = { kind: 'cancelled', reason: `killed before start: ${killRequest}` };
+    if (cell.killRequest !== undefined) {
+      cell.end({ kind: 'cancelled', reason: `killed before start: ${cell.killRequest}` });
     } else {
-      exit = await runUntilExit(
-        host,
-        doc,
-        info.runId,
-        () => killRequest,
-        () => enter('killing', 'running'),
-      );
-      phases.starting = Math.max(0, exit.startedAtMs - (startedAtMs + (phases.placing ?? 0)));
-      if ((phase as CellPhase) === 'killing') phases.killing = Date.now() - phaseStartMs;
-      else phases.running = Date.now() - phaseStartMs;
-      outcome = exit.outcome;
+      cell.exit = await runUntilExit(host, input.document, ref, admitted, cell);
+      cell.end(cell.exit.outcome);
     }
   } catch (err) {
     if (isCancellation(err)) {
-      outcome = { kind: 'cancelled', reason: 'the workflow was cancelled' };
+      cell.end({ kind: 'cancelled', reason: 'the workflow was cancelled' });
     } else if (isHostLost(err)) {
-      outcome = { kind: 'host-lost', reason: `host ${hostId} did not pick up the cell's work in time` };
+      cell.end({ kind: 'host-lost', reason: `host ${admitted.hostId} did not pick up the cell's work in time` });
     } else {
-      outcome = { kind: 'failed', error: messageOf(err) };
+      cell.end({ kind: 'failed', error: messageOf(err) });
       throw toWorkflowFailure(err);
     }
   } finally {
-    // Runs on success, failure, deadline and cancellation alike (not on terminate: the
-    // reconciler on the host covers that).
+    // Runs on success, failure, deadline and cancellation alike (not on terminate: the reconciler
+    // on the host covers that).
     await CancellationScope.nonCancellable(async () => {
-      if (exit?.removed) return;
-      enter('cleaning-up');
-      if (exit === undefined && outcome?.kind === 'cancelled') {
-        await host
-          .killSandbox({ cellId, runKey: info.runId, reason: 'request', message: outcome.reason })
-          .catch(() => undefined);
+      if (cell.exit?.removed) return;
+      cell.enter('cleaning-up');
+      if (cell.exit === undefined && cell.outcome?.kind === 'cancelled') {
+        await host.killSandbox({ ...ref, reason: 'request', message: cell.outcome.reason }).catch(() => undefined);
       }
-      if (outcome?.kind !== 'host-lost') {
+      if (cell.outcome?.kind !== 'host-lost') {
         try {
-          await host.removeSandbox({ cellId, runKey: info.runId });
+          await host.removeSandbox(ref);
         } catch (err) {
-          cleanupError = messageOf(err);
+          cell.cleanupError = messageOf(err);
         }
       }
-      phases.cleanup = Date.now() - phaseStartMs;
     });
-    phase = 'done';
-    show();
+    cell.enter('done');
     // The outcome in the memo too: the UI shows current details only while a worker answers.
-    if (outcome) upsertMemo({ outcome: describeResultOutcome(outcome), exitCode: exitCodeOf(outcome) ?? null });
+    if (cell.outcome) {
+      upsertMemo({ outcome: describeOutcome(cell.outcome), exitCode: exitCodeOf(cell.outcome) ?? null });
+    }
   }
-  return result();
-
-  function result(): CellResult {
-    const o = outcome ?? { kind: 'failed', error: 'no outcome recorded' };
-    return {
-      cellId,
-      workflowId: info.workflowId,
-      runId: info.runId,
-      hostId,
-      sandboxId,
-      outcome: o,
-      exitCode: exitCodeOf(o),
-      stdout: exit?.stdout ?? EMPTY_OUTPUT,
-      stderr: exit?.stderr ?? EMPTY_OUTPUT,
-      startedAt: iso(startedAtMs)!,
-      endedAt: iso(Date.now())!,
-      sandboxStartedAt: iso(exit?.startedAtMs),
-      sandboxEndedAt: iso(exit?.endedAtMs),
-      phases,
-      cleanupError: cleanupError ?? (exit && !exit.removed ? exit.removeError : undefined),
-      scheduleId: input.scheduleId,
-    };
-  }
+  return cell.toResult();
 }
 
 /** Runs the sandbox; at the deadline or on a kill request, kills it and waits for its record. */
 async function runUntilExit(
   host: HostActivities,
-  doc: CellDocument,
-  runKey: string,
-  killRequested: () => string | undefined,
-  onKilling: () => void,
+  document: unknown,
+  ref: SandboxRef,
+  admitted: Admission,
+  cell: CellState,
 ): Promise<SandboxExit> {
   let exit: SandboxExit | undefined;
   let failure: unknown;
   let deadlinePassed = false;
-  const running = host.runSandbox({ document: doc, runKey }).then(
+  const running = host.runSandbox({ ...ref, document }).then(
     (e) => void (exit = e),
     (err: unknown) => void (failure = err ?? new Error('runSandbox failed')),
   );
-  const ttl = doc.spec.lifetime.ttlSeconds;
+  const ttl = admitted.ttlSeconds;
   const deadline = new CancellationScope();
   void deadline
     .run(() => sleep(ttl * 1000, { summary: `deadline: spec.lifetime.ttlSeconds = ${ttl}` }))
@@ -222,17 +145,17 @@ async function runUntilExit(
     );
   try {
     await condition(
-      () => exit !== undefined || failure !== undefined || deadlinePassed || killRequested() !== undefined,
+      () => exit !== undefined || failure !== undefined || deadlinePassed || cell.killRequest !== undefined,
     );
     if (exit === undefined && failure === undefined) {
-      onKilling();
+      cell.enter('killing');
       const reason = deadlinePassed ? 'deadline' : 'request';
-      const message = deadlinePassed ? `ttl of ${ttl}s passed` : (killRequested() ?? 'kill requested');
-      const kill = () => host.killSandbox({ cellId: doc.spec.id, runKey, reason, message });
+      const message = deadlinePassed ? `ttl of ${ttl}s passed` : (cell.killRequest ?? 'kill requested');
+      const kill = () => host.killSandbox({ ...ref, reason, message });
       await kill();
-      // A kill can miss a sandbox that a retried launch starts just after it: until the run
-      // ends, kill again after every grace period.
-      const grace = doc.spec.run.limits.gracefulShutdownSeconds;
+      // A kill can miss a sandbox that a retried launch starts just after it: until the run ends,
+      // kill again after every grace period.
+      const grace = admitted.gracefulShutdownSeconds;
       while (!(await condition(() => exit !== undefined || failure !== undefined, (grace + 5) * 1000))) await kill();
       await running;
     }
@@ -243,42 +166,28 @@ async function runUntilExit(
   return exit!;
 }
 
-interface HostActivities {
-  runSandbox: CellActivities['runSandbox'];
-  killSandbox: CellActivities['killSandbox'];
-  removeSandbox: CellActivities['removeSandbox'];
-}
+type HostActivities = Omit<CellActivities, 'admitCell'>;
 
-function hostActivities(
-  input: CellWorkflowInput,
-  hostId: string,
-  doc: CellDocument,
-  sandboxId: string,
-): HostActivities {
-  const base: ActivityOptions = {
+function hostActivities(input: CellWorkflowInput, admitted: Admission, sandboxId: string): HostActivities {
+  const { cellId, hostId, gracefulShutdownSeconds: grace } = admitted;
+  const base = {
     taskQueue: hostTaskQueue(input.taskQueue, hostId),
     // A host that does not pick up its work in this time is lost: the cell ends as host-lost.
     scheduleToStartTimeout: `${input.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`,
-  };
-  const retry = {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '10s',
-    nonRetryableErrorTypes: [...failureTypes.nonRetryable],
-  };
-  const grace = doc.spec.run.limits.gracefulShutdownSeconds;
-  const argv = doc.spec.run.argv.join(' ');
-  const run = proxyActivities<CellActivities>({
+  } as const;
+  const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' } as const;
+  const argv = admitted.argv.join(' ');
+  const run = proxyActivities<HostActivities>({
     ...base,
-    summary: `run cell ${doc.spec.id} in sandbox ${sandboxId} on host ${hostId}: ${argv.length > 80 ? `${argv.slice(0, 80)}…` : argv}`,
-    startToCloseTimeout: `${doc.spec.lifetime.ttlSeconds + grace + 600}s`,
+    summary: `run cell ${cellId} in sandbox ${sandboxId} on host ${hostId}: ${argv.length > 80 ? `${argv.slice(0, 80)}…` : argv}`,
+    startToCloseTimeout: `${admitted.ttlSeconds + grace + 600}s`,
     // A dead worker is noticed within this time; the retry re-attaches on the same host.
     heartbeatTimeout: '10s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry,
   });
   const control = (summary: string) =>
-    proxyActivities<CellActivities>({
+    proxyActivities<HostActivities>({
       ...base,
       summary,
       startToCloseTimeout: `${grace + 60}s`,
@@ -287,66 +196,38 @@ function hostActivities(
   return {
     runSandbox: run.runSandbox,
     killSandbox: control(
-      `kill sandbox ${sandboxId} of cell ${doc.spec.id} on host ${hostId}: SIGTERM, ${grace}s grace, SIGKILL`,
+      `kill sandbox ${sandboxId} of cell ${cellId} on host ${hostId}: SIGTERM, ${grace}s grace, SIGKILL`,
     ).killSandbox,
-    removeSandbox: control(`delete sandbox ${sandboxId} of cell ${doc.spec.id} on host ${hostId} and remove its bundle`)
+    removeSandbox: control(`delete sandbox ${sandboxId} of cell ${cellId} on host ${hostId} and remove its bundle`)
       .removeSandbox,
   };
 }
 
-/** Validation and placement in one local activity; an invalid document fails the workflow at once. */
-async function admit(document: unknown) {
-  try {
-    return await admission.admitCell({ document });
-  } catch (err) {
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && cause.type === failureTypes.invalidDocument) {
-      throw ApplicationFailure.create({
-        type: failureTypes.invalidDocument,
-        message: cause.message,
-        nonRetryable: true,
-        details: cause.details as unknown[] | undefined,
-      });
-    }
-    throw err;
-  }
+/**
+ * Admission's answer. Cells admitted by a worker older than this one (still running during a
+ * deploy) recorded the whole validated document instead: the same facts are read from it.
+ */
+function admissionOf(a: Admission | LegacyAdmission): Admission {
+  if (!('document' in a)) return a;
+  const { spec } = a.document;
+  return {
+    cellId: spec.id,
+    hostId: a.hostId,
+    ttlSeconds: spec.lifetime.ttlSeconds,
+    gracefulShutdownSeconds: spec.run.limits.gracefulShutdownSeconds,
+    argv: spec.run.argv,
+  };
 }
 
-function currentDetails(
-  cellId: string,
-  phase: CellPhase,
-  hostId: string | undefined,
-  sandboxId: string | undefined,
-  outcome: CellResultOutcome | undefined,
-  killRequest: string | undefined,
-): string {
-  const lines = [`**cell** ${cellId || '(validating)'}`, `**phase** ${phase}`];
-  if (hostId) lines.push(`**host** ${hostId}`);
-  if (sandboxId) lines.push(`**sandbox** ${sandboxId}`);
-  if (killRequest) lines.push(`**kill requested** ${killRequest}`);
-  if (outcome) lines.push(`**outcome** ${describeResultOutcome(outcome)}`);
-  return lines.join('\n');
-}
-
-export function describeResultOutcome(outcome: CellResultOutcome): string {
-  if (outcome.kind === 'cancelled') return `cancelled: ${outcome.reason}`;
-  if (outcome.kind === 'host-lost') return `host lost: ${outcome.reason}`;
-  return describeOutcome(outcome);
-}
-
-function exitCodeOf(o: CellResultOutcome): number | undefined {
-  return o.kind === 'exited' ? o.code : o.kind === 'deadline' ? o.exitCode : undefined;
-}
-
-/** The id of a document that failed validation, when it has a usable one, for search attributes. */
-function rawCellId(document: unknown): string {
-  const id = (document as { spec?: { id?: unknown } } | null)?.spec?.id;
-  return typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(id.trim()) ? id.trim() : '';
-}
-
-/** A bad time from a host must not throw a plain error in workflow code (that hangs the workflow). */
-function iso(ms: number | undefined): string | undefined {
-  return ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+interface LegacyAdmission {
+  readonly hostId: string;
+  readonly document: {
+    readonly spec: {
+      readonly id: string;
+      readonly lifetime: { readonly ttlSeconds: number };
+      readonly run: { readonly argv: readonly string[]; readonly limits: { readonly gracefulShutdownSeconds: number } };
+    };
+  };
 }
 
 function isHostLost(err: unknown): boolean {
@@ -362,19 +243,18 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Activity failures that outlasted their retries end the workflow with a type the client can act on. */
+/**
+ * An activity failure that outlasted its retries ends the workflow with a type the client can act
+ * on: the cell failure type an activity gave it (see failureTypeOf), else CellInfrastructureFailure.
+ */
 function toWorkflowFailure(err: unknown): ApplicationFailure {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (
-    cause instanceof ApplicationFailure &&
-    cause.type &&
-    (failureTypes.nonRetryable as readonly string[]).includes(cause.type)
-  ) {
+  if (cause instanceof ApplicationFailure && isCellFailureType(cause.type)) {
     return ApplicationFailure.create({
-      type: failureTypes.rejected,
+      type: cause.type,
       message: cause.message,
       nonRetryable: true,
-      cause,
+      details: cause.details as unknown[] | undefined,
     });
   }
   return ApplicationFailure.create({

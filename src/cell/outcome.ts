@@ -122,9 +122,37 @@ function killOutcome(kill: KillRecord, exitCode: number | undefined): CellOutcom
     : { kind: 'killed', reason: kill.message, signal };
 }
 
-/** The exit code a CLI reports for an outcome: the cell's own where it has one. */
-export function describeOutcome(outcome: CellOutcome): string {
+/** What a cell workflow ends with: the sandbox outcome, or why there was no sandbox outcome. */
+export type CellResultOutcome =
+  | CellOutcome
+  | { readonly kind: 'cancelled'; readonly reason: string }
+  | { readonly kind: 'host-lost'; readonly reason: string };
+
+/** Every `outcome.kind` a cell can end with (the values of the CellOutcome search attribute). */
+export const CELL_OUTCOME_KINDS = [
+  'exited',
+  'signaled',
+  'oom',
+  'deadline',
+  'killed',
+  'failed',
+  'lost',
+  'cancelled',
+  'host-lost',
+] as const satisfies readonly CellResultOutcome['kind'][];
+
+/** The workload's own exit code: when it exited by itself, or after a deadline signal it trapped. */
+export function exitCodeOf(outcome: CellResultOutcome): number | undefined {
+  return outcome.kind === 'exited' ? outcome.code : outcome.kind === 'deadline' ? outcome.exitCode : undefined;
+}
+
+/** One line for people: `exited 3`, `killed at its deadline by SIGTERM`, `host lost: ...`. */
+export function describeOutcome(outcome: CellResultOutcome): string {
   switch (outcome.kind) {
+    case 'cancelled':
+      return `cancelled: ${outcome.reason}`;
+    case 'host-lost':
+      return `host lost: ${outcome.reason}`;
     case 'exited':
       return `exited ${outcome.code}`;
     case 'signaled':

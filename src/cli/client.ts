@@ -1,7 +1,9 @@
-// A CellClient on a resolved Temporal target, loaded lazily (the Temporal client is heavy).
+// A CellClient on a resolved Temporal target, loaded lazily (the Temporal client is heavy). The
+// client commands read only the client's settings (clientConfigFromEnv): a bad host or worker
+// setting does not stop `cellos ps`.
 import type { CellClient } from '../client/cell-client.ts';
-import { cellWorkflowId } from '../shared.ts';
-import type { WorkerConfig } from '../worker/config.ts';
+import { cellWorkflowId } from '../contract/index.ts';
+import type { ClientConfig } from '../worker/config.ts';
 import { failure } from './exit.ts';
 import type { CliIo } from './io.ts';
 import { resolveTemporal, type TemporalTarget } from './temporal.ts';
@@ -13,7 +15,7 @@ export interface OpenClient {
   close(): Promise<void>;
 }
 
-export async function openCellClient(cfg: WorkerConfig, target: TemporalTarget): Promise<OpenClient> {
+export async function openCellClient(cfg: ClientConfig, target: TemporalTarget): Promise<OpenClient> {
   const [{ CellClient }, { connectClient }] = await Promise.all([
     import('../client/cell-client.ts'),
     import('../worker/connection.ts'),
@@ -39,8 +41,8 @@ export async function withCellClient<R>(
   io: CliIo,
   fn: (open: OpenClient, target: TemporalTarget) => Promise<R>,
 ): Promise<R> {
-  const { workerConfigFromEnv } = await import('../worker/config.ts');
-  const cfg = workerConfigFromEnv(io.env);
+  const { clientConfigFromEnv } = await import('../worker/config.ts');
+  const cfg = clientConfigFromEnv(io.env);
   const target = await resolveTemporal(cfg, io, { start: false });
   const open = await openCellClient(cfg, target);
   try {

@@ -1,40 +1,58 @@
-// From any error a command throws to the exit code and the one message the user sees. Errors are
-// told apart by name, not instanceof, so that this file loads none of the modules that define them
-// (`cellos bundle` must not load the Temporal client).
-import { failureTypes } from '../failures.ts';
+// From any error a command throws to the exit code and the one message the user sees. Our errors are
+// told apart with instanceof, against classes imported from modules that load neither the Temporal
+// SDK nor execa (main.ts loads this file before any command: `cellos bundle` must stay light).
+import { BundleConfigError } from '../bundle/errors.ts';
+import { CellAlreadyRunningError, CellFailedError } from '../client/errors.ts';
+import { SearchAttributesMissingError } from '../client/cell-query.ts';
+import { ScheduleOptionsError } from '../client/schedule-options.ts';
+import { ConfigError } from '../config-error.ts';
+import { FAILURE_KIND, failureTypeOf, isCellFailureType } from '../contract/index.ts';
+import { CellDocumentError } from '../document/errors.ts';
+import { RootfsError } from '../rootfs/errors.ts';
+import { UnsupportedPlatformError } from '../runsc/errors.ts';
+import { TemporalCliNotFoundError } from '../temporal/cli.ts';
 import { CliExit, EXIT, failure, validationError } from './exit.ts';
-
-interface NamedError extends Error {
-  readonly problems?: readonly { path: string; message: string }[];
-  readonly type?: string;
-  readonly code?: string | number;
-  readonly scheduleId?: string;
-}
-
-/** Failure types of the cell workflow that mean "this document cannot run here". */
-const VALIDATION_FAILURE_TYPES: ReadonlySet<string> = new Set([failureTypes.invalidDocument, failureTypes.rejected]);
 
 export function toCliExit(err: unknown): CliExit {
   if (err instanceof CliExit) return err;
   if (!(err instanceof Error)) return failure(`unexpected error: ${String(err)}`, err);
-  const e = err as NamedError;
+  if (err instanceof CellDocumentError) {
+    return validationError(
+      'invalid cell document:',
+      err.problems.map((p) => `${p.path}: ${p.message}`),
+    );
+  }
+  if (err instanceof BundleConfigError || err instanceof RootfsError) {
+    // The host refuses the document (mount not allowed, missing secret, unusable rootfs). A rootfs the
+    // host itself failed to prepare (permissions, disk full) is no refusal: it declares no failure type.
+    if (failureTypeOf(err) === undefined) return failure(`the host failed to prepare the cell: ${err.message}`, err);
+    return validationError(`the host refuses this document: ${err.message}`);
+  }
+  if (err instanceof ConfigError) return new CliExit(EXIT.usage, `configuration: ${err.message}`, { cause: err });
+  if (err instanceof ScheduleOptionsError) return new CliExit(EXIT.usage, err.message, { cause: err });
+  if (err instanceof CellFailedError) {
+    if (isCellFailureType(err.type) && FAILURE_KIND[err.type] === 'refused') {
+      return validationError(`the cell was refused (${err.type}): ${err.message}`);
+    }
+    return failure(`the cell workflow failed${err.type ? ` (${err.type})` : ''}: ${err.message}`, err);
+  }
+  if (
+    err instanceof CellAlreadyRunningError ||
+    err instanceof SearchAttributesMissingError ||
+    err instanceof TemporalCliNotFoundError ||
+    err instanceof UnsupportedPlatformError
+  ) {
+    return failure(err.message, err);
+  }
+  return temporalExit(err) ?? failure(`${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`, err);
+}
+
+/** The SDK's errors a command may meet, or undefined for any other error. */
+function temporalExit(err: Error): CliExit | undefined {
+  // By name: importing @temporalio/client for instanceof would load it (and its gRPC stack) into every
+  // command, `cellos bundle` and `cellos exec` included, only to tell its errors apart.
+  const e = err as Error & { readonly scheduleId?: string };
   switch (e.name) {
-    case 'CellDocumentError':
-      return validationError(
-        'invalid cell document:',
-        (e.problems ?? []).map((p) => `${p.path}: ${p.message}`),
-      );
-    case 'BundleConfigError':
-    case 'RootfsError':
-      // The host refuses the document (mount not allowed, missing secret, unusable rootfs).
-      return validationError(`the host refuses this document: ${e.message}`);
-    case 'HostConfigError':
-      return new CliExit(EXIT.usage, `configuration: ${e.message}`, { cause: err });
-    case 'CellAlreadyRunningError':
-    case 'SearchAttributesMissingError':
-      return failure(e.message, err);
-    case 'ScheduleOptionsError':
-      return new CliExit(EXIT.usage, e.message, { cause: err });
     case 'ScheduleNotFoundError':
       return failure(`no schedule ${e.scheduleId ?? ''} in this namespace (\`cellos schedule list\` lists them)`, err);
     case 'ScheduleAlreadyRunning':
@@ -42,14 +60,6 @@ export function toCliExit(err: unknown): CliExit {
         `schedule ${e.scheduleId ?? ''} already exists (\`cellos schedule delete ${e.scheduleId ?? '<id>'}\` first to replace it)`,
         err,
       );
-    case 'CellFailedError':
-      if (e.type !== undefined && VALIDATION_FAILURE_TYPES.has(e.type)) {
-        return validationError(`the cell was refused (${e.type}): ${e.message}`);
-      }
-      return failure(`the cell workflow failed${e.type ? ` (${e.type})` : ''}: ${e.message}`, err);
-    case 'TemporalCliNotFoundError':
-    case 'UnsupportedPlatformError':
-      return failure(e.message, err);
     case 'ServiceError':
     case 'TransportError':
     case 'ConnectionError': {
@@ -58,6 +68,6 @@ export function toCliExit(err: unknown): CliExit {
       return failure(`Temporal: ${e.message}${why}`, err);
     }
     default:
-      return failure(`${e.name === 'Error' ? '' : `${e.name}: `}${e.message}`, err);
+      return undefined;
   }
 }

@@ -20,7 +20,7 @@
 //   2          runsc or the host failed to run it (outcome "failed")
 //
 // A cell may of course exit 1, 2, 3, 69, 124... by itself: `--json` gives the exact outcome.
-import type { CellResultOutcome } from '../shared.ts';
+import type { CellResultOutcome } from '../contract/index.ts';
 
 export const EXIT = {
   ok: 0,

@@ -1,20 +1,8 @@
 // Words and layout of what the commands print. Pure.
 import { describeOutcome } from '../cell/outcome.ts';
 import type { OutputTail } from '../cell/output.ts';
-import type { CellResultOutcome, CellStatus, PhaseDurations } from '../shared.ts';
+import type { CellStatus, PhaseDurations } from '../contract/index.ts';
 import type { CliIo } from './io.ts';
-
-/** describeOutcome, plus the outcomes only a workflow has. */
-export function describeResultOutcome(outcome: CellResultOutcome): string {
-  switch (outcome.kind) {
-    case 'cancelled':
-      return `cancelled: ${outcome.reason}`;
-    case 'host-lost':
-      return `host lost: ${outcome.reason}`;
-    default:
-      return describeOutcome(outcome);
-  }
-}
 
 export function formatSeconds(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
@@ -28,12 +16,8 @@ export function describeStatus(status: CellStatus): string {
   const phase: string = status.phase;
   const host = status.hostId ?? '?';
   switch (phase) {
-    case 'validating':
-      return 'validating the document';
     case 'placing':
-      return 'placing on a host';
-    case 'starting':
-      return `starting on host ${host}`;
+      return 'validating and placing on a host';
     case 'running':
       return status.sandboxStartedAt === undefined
         ? `starting on host ${host}`
@@ -43,7 +27,7 @@ export function describeStatus(status: CellStatus): string {
     case 'cleaning-up':
       return 'cleaning up';
     case 'done':
-      return status.outcome ? `done: ${describeResultOutcome(status.outcome)}` : 'done';
+      return status.outcome ? `done: ${describeOutcome(status.outcome)}` : 'done';
     default:
       return phase;
   }

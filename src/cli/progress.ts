@@ -1,6 +1,6 @@
 // Phases of a cell (or any long wait) as they happen, on stderr: on a terminal one line that updates
 // with the elapsed time, otherwise a plain line per change (`[0.21s] running on host H (sandbox S)`).
-import type { CellStatus } from '../shared.ts';
+import type { CellStatus } from '../contract/index.ts';
 import { describeStatus, formatSeconds } from './format.ts';
 import type { OutputStream } from './io.ts';
 

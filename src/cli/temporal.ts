@@ -4,9 +4,9 @@
 // CELLOS_UI_URL: base URL of the Temporal web UI for the links `cellos run` prints (e.g.
 // https://temporal.example.com); by default the embedded server's, or localhost:8233 for a server at
 // localhost:7233, and none otherwise.
-import { HostConfigError } from '../host/config.ts';
+import { ConfigError } from '../config-error.ts';
 import { isListening } from '../temporal/dev-server.ts';
-import type { TemporalConnectionConfig, WorkerConfig } from '../worker/config.ts';
+import type { ClientConfig, TemporalConnectionConfig } from '../worker/config.ts';
 import { embeddedServerSettings, ensureEmbeddedServer } from '../worker/embedded.ts';
 import { failure } from './exit.ts';
 import type { CliIo } from './io.ts';
@@ -26,7 +26,7 @@ export interface TemporalTarget {
  * commands to reuse) when `start` is set and nothing listens on its port yet.
  */
 export async function resolveTemporal(
-  cfg: WorkerConfig,
+  cfg: ClientConfig,
   io: CliIo,
   opts: { start: boolean; waitForServer?: boolean },
 ): Promise<TemporalTarget> {
@@ -78,7 +78,7 @@ function splitAddress(address: string): [string, number] {
   const i = address.lastIndexOf(':');
   const port = Number(address.slice(i + 1));
   if (i <= 0 || !Number.isInteger(port))
-    throw new HostConfigError(`Temporal address ${JSON.stringify(address)} must be host:port`);
+    throw new ConfigError(`Temporal address ${JSON.stringify(address)} must be host:port`);
   return [address.slice(0, i), port];
 }
 

@@ -7,7 +7,7 @@
 // terminal. Lines about a cell carry cellId, hostId and phase; every line carries hostId.
 import type * as TemporalWorker from '@temporalio/worker';
 import type { LogEntry, RuntimeOptions } from '@temporalio/worker';
-import { HostConfigError } from '../host/config.ts';
+import { ConfigError } from '../config-error.ts';
 import type { CellWorker } from '../worker/cell-worker.ts';
 import type { WorkerConfig } from '../worker/config.ts';
 import { formatLogLine } from '../worker/log-format.ts';
@@ -28,11 +28,6 @@ export interface StartWorkerOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** 'WARN' keeps `cellos run` quiet; a long-running worker logs at 'INFO'. */
   readonly logLevel: 'INFO' | 'WARN';
-  /**
-   * @deprecated Ignored: the worker's own lines go through the Runtime's logger with the SDK's, so
-   * that all of them share one format (see the top of this file). Kept until the callers drop it.
-   */
-  readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
@@ -126,7 +121,7 @@ function installRuntime(
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (metricsAddress !== undefined && /metrics|prometheus|address|socket/i.test(message)) {
-      throw new HostConfigError(`CELLOS_METRICS_ADDRESS=${metricsAddress}: ${message}`, { cause: err });
+      throw new ConfigError(`CELLOS_METRICS_ADDRESS=${metricsAddress}: ${message}`, { cause: err });
     }
     throw err;
   }

@@ -12,11 +12,13 @@ import { cellDetails, cellSummary } from './details.ts';
 import { cellLogs, type FollowOptions, type LogChunk } from './logs.ts';
 import { sandboxProgressOf } from './progress.ts';
 import { CellSchedules } from './schedules.ts';
+import { ValidCell } from './valid-cell.ts';
 import { cellQuery, cellSummaryOf, type CellFilter, type CellSummary } from './visibility.ts';
-import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
+import { SEARCH_ATTRIBUTES } from '../contract/index.ts';
 import { CellDocumentError } from '../document/errors.ts';
-import { parseCellDocument } from '../document/parse.ts';
-import { CELL_ID_PATTERN, type CellDocumentInput } from '../document/schema.ts';
+import { CellAlreadyRunningError, CellFailedError } from './errors.ts';
+import { CELL_ID_PATTERN } from '../document/cell-id.ts';
+import type { CellDocumentInput } from '../document/schema.ts';
 import {
   CELL_WORKFLOW_TYPE,
   DEFAULT_TASK_QUEUE,
@@ -26,30 +28,7 @@ import {
   type CellResult,
   type CellStatus,
   type CellWorkflowInput,
-} from '../shared.ts';
-
-export class CellAlreadyRunningError extends Error {
-  override readonly name = 'CellAlreadyRunningError';
-  readonly cellId: string;
-  constructor(cellId: string) {
-    super(
-      `cell ${cellId} is already running (workflow ${cellWorkflowId(cellId)}); wait for it to finish or kill it first`,
-    );
-    this.cellId = cellId;
-  }
-}
-
-/** The cell workflow failed instead of completing with an outcome. */
-export class CellFailedError extends Error {
-  override readonly name = 'CellFailedError';
-  readonly cellId: string;
-  readonly type: string | undefined;
-  constructor(cellId: string, type: string | undefined, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.cellId = cellId;
-    this.type = type;
-  }
-}
+} from '../contract/index.ts';
 
 export interface CellClientOptions {
   readonly connection: Connection;
@@ -98,10 +77,14 @@ export class CellClient {
     });
   }
 
-  /** Validates the document here (throws CellDocumentError) and starts its workflow. */
-  async start(document: CellDocumentInput | unknown, opts: StartCellOptions = {}): Promise<CellRun> {
-    const doc = parseCellDocument(document);
-    const input = await this.workflowInput(document, opts.scheduleId);
+  /**
+   * Validates the document here (throws CellDocumentError; a ValidCell was validated already) and
+   * starts its workflow with the document as given.
+   */
+  async start(document: CellDocumentInput | ValidCell | unknown, opts: StartCellOptions = {}): Promise<CellRun> {
+    const cell = ValidCell.from(document);
+    const doc = cell.parsed;
+    const input = await this.workflowInput(cell.document, opts.scheduleId);
     const workflowId = cellWorkflowId(doc.spec.id);
     try {
       const handle = await this.temporal.workflow.start(CELL_WORKFLOW_TYPE, {
@@ -270,5 +253,5 @@ export class CellClient {
   }
 }
 
-export { CellDocumentError };
+export { CellAlreadyRunningError, CellDocumentError, CellFailedError };
 export type { CellSummary, CellFilter, CellDescription };

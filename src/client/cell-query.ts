@@ -1,33 +1,12 @@
 // Visibility queries for cells: a filter in, the query string out. Pure: the CLI checks its flags
 // with these without loading the Temporal client.
-import type { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
-import { CELL_WORKFLOW_TYPE, cellWorkflowId, type CellResultOutcome } from '../shared.ts';
-
-/** The cell search attributes by role (checked against the registered names). */
-const ATTR = {
-  cellId: 'CellId',
-  phase: 'CellPhase',
-  outcome: 'CellOutcome',
-  exitCode: 'CellExitCode',
-  host: 'CellHost',
-  scheduleId: 'CellScheduleId',
-} as const satisfies Record<string, (typeof SEARCH_ATTRIBUTES)[number]['name']>;
-
-/** Set by Temporal on every workflow a schedule starts, registered or not. */
-export const SCHEDULED_BY_ID = 'TemporalScheduledById';
-
-/** Every `outcome.kind` a cell can end with (the values of CellOutcome). */
-export const CELL_OUTCOME_KINDS = [
-  'exited',
-  'signaled',
-  'oom',
-  'deadline',
-  'killed',
-  'failed',
-  'lost',
-  'cancelled',
-  'host-lost',
-] as const satisfies readonly CellResultOutcome['kind'][];
+import {
+  CELL_WORKFLOW_TYPE,
+  SCHEDULED_BY_ID,
+  cellWorkflowId,
+  searchAttributes as sa,
+  SEARCH_ATTRIBUTES,
+} from '../contract/index.ts';
 
 export interface CellFilter {
   readonly cellId?: string | undefined;
@@ -42,12 +21,15 @@ export interface CellFilter {
   readonly query?: string | undefined;
 }
 
-/** A filter the namespace cannot answer: it lacks the cell search attributes. */
+/**
+ * A filter the namespace cannot answer: it lacks the cell search attributes. Thrown by
+ * CellClient.list (and the CLI's ps) for a filter on outcome, host or exit code.
+ */
 export class SearchAttributesMissingError extends Error {
   override readonly name = 'SearchAttributesMissingError';
   constructor(namespace: string, filter: string) {
     super(
-      `${filter} needs the cell search attributes (${Object.values(ATTR).join(', ')}), which namespace ${namespace} ` +
+      `${filter} needs the cell search attributes (${SEARCH_ATTRIBUTES.map((a) => a.name).join(', ')}), which namespace ${namespace} ` +
         'does not have; register them (`temporal operator search-attribute create`) and run the cells again',
     );
   }
@@ -60,16 +42,16 @@ export function cellQuery(filter: CellFilter, indexed: boolean, namespace: strin
   if (filter.cellId !== undefined) {
     // Without the attributes only the cell's own workflow id is known (not the ids of its scheduled runs).
     parts.push(
-      indexed ? `${ATTR.cellId} = ${quote(filter.cellId)}` : `WorkflowId = ${quote(cellWorkflowId(filter.cellId))}`,
+      indexed ? `${sa.cellId.name} = ${quote(filter.cellId)}` : `WorkflowId = ${quote(cellWorkflowId(filter.cellId))}`,
     );
   }
   if (filter.scheduleId !== undefined) {
-    parts.push(`${indexed ? ATTR.scheduleId : SCHEDULED_BY_ID} = ${quote(filter.scheduleId)}`);
+    parts.push(`${indexed ? sa.scheduleId.name : SCHEDULED_BY_ID} = ${quote(filter.scheduleId)}`);
   }
   const needAttributes: [string, string, string | undefined][] = [
-    ['outcome', ATTR.outcome, filter.outcome === undefined ? undefined : quote(filter.outcome)],
-    ['host', ATTR.host, filter.hostId === undefined ? undefined : quote(filter.hostId)],
-    ['exit code', ATTR.exitCode, filter.exitCode === undefined ? undefined : String(Math.trunc(filter.exitCode))],
+    ['outcome', sa.outcome.name, filter.outcome === undefined ? undefined : quote(filter.outcome)],
+    ['host', sa.host.name, filter.hostId === undefined ? undefined : quote(filter.hostId)],
+    ['exit code', sa.exitCode.name, filter.exitCode === undefined ? undefined : String(Math.trunc(filter.exitCode))],
   ];
   for (const [what, attribute, value] of needAttributes) {
     if (value === undefined) continue;
@@ -84,10 +66,4 @@ export function cellQuery(filter: CellFilter, indexed: boolean, namespace: strin
 export function quote(value: string): string {
   if (/['"\\\n]/.test(value)) throw new TypeError(`${JSON.stringify(value)} cannot be used in a visibility query`);
   return `'${value}'`;
-}
-
-/** `cell-<id>`, or for a run a schedule started, `cell-<id>-<scheduled time>`. */
-export function cellIdFromWorkflowId(workflowId: string, scheduled: boolean): string {
-  const id = workflowId.replace(/^cell-/, '');
-  return scheduled ? id.replace(/-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, '') : id;
 }

@@ -2,8 +2,14 @@
 // where it is or how it ended, and how long each phase took.
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { CellHostKey, CellPhaseKey } from '../../workflows/search-attributes.ts';
-import type { CellResult, CellResultOutcome, CellStatus, CellWorkflowInput, PhaseDurations } from '../shared.ts';
+import { CellHostKey, CellPhaseKey } from '../contract/search-attributes.ts';
+import type {
+  CellResult,
+  CellResultOutcome,
+  CellStatus,
+  CellWorkflowInput,
+  PhaseDurations,
+} from '../contract/index.ts';
 import { cellSummaryOf } from './visibility.ts';
 
 export interface CellDescription {

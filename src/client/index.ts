@@ -1,5 +1,5 @@
 export * from './cell-client.ts';
-export type { CellResult, CellStatus, CellResultOutcome, CellPhase } from '../shared.ts';
+export type { CellResult, CellStatus, CellResultOutcome, CellPhase } from '../contract/index.ts';
 export type { LogChunk, FollowOptions } from './logs.ts';
 export {
   CellSchedules,
@@ -11,4 +11,6 @@ export {
   type CreateScheduleOptions,
   type OverlapPolicy,
 } from './schedules.ts';
-export { CELL_OUTCOME_KINDS, SearchAttributesMissingError } from './visibility.ts';
+export { SearchAttributesMissingError } from './visibility.ts';
+export { CELL_OUTCOME_KINDS } from '../cell/outcome.ts';
+export { ValidCell } from './valid-cell.ts';

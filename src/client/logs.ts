@@ -3,7 +3,7 @@
 // once it has ended, the captured tails are in its result.
 import type { WorkflowHandle } from '@temporalio/client';
 import type { OutputTail } from '../cell/output.ts';
-import type { CellResult } from '../shared.ts';
+import type { CellResult } from '../contract/index.ts';
 import { sandboxProgressOf } from './progress.ts';
 
 export interface LogChunk {

@@ -1,6 +1,6 @@
 // The options of a cell schedule, checked before anything talks to Temporal. Pure: the CLI checks
 // its flags with these without loading the Temporal client.
-import { CELL_ID_PATTERN } from '../document/schema.ts';
+import { CELL_ID_PATTERN } from '../document/cell-id.ts';
 import { parseDuration } from './durations.ts';
 
 /** What happens when a run is due while the previous one still runs. */

@@ -12,8 +12,9 @@ import {
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import { CellIdKey, CellScheduleIdKey } from '../../workflows/search-attributes.ts';
-import { parseCellDocument } from '../document/parse.ts';
+import { cellIdOf } from '../document/cell-id.ts';
+import { CellIdKey, CellScheduleIdKey } from '../contract/search-attributes.ts';
+import { ValidCell } from './valid-cell.ts';
 import { cellDetails, cellSummary } from './details.ts';
 import {
   CELL_WORKFLOW_TYPE,
@@ -21,7 +22,7 @@ import {
   type CellResultOutcome,
   type CellResult,
   type CellWorkflowInput,
-} from '../shared.ts';
+} from '../contract/index.ts';
 import { formatDuration } from './durations.ts';
 import {
   checkOverlap,
@@ -134,9 +135,9 @@ export class CellSchedules {
   ): Promise<{ readonly scheduleId: string; readonly cellId: string; readonly workflowIdPrefix: string }> {
     checkScheduleId(scheduleId);
     const o = normalizeScheduleOptions(opts);
-    const doc = parseCellDocument(document);
-    const cellId = doc.spec.id;
-    const input = await this.host.workflowInput(document, scheduleId);
+    const cell = ValidCell.from(document);
+    const cellId = cell.parsed.spec.id;
+    const input = await this.host.workflowInput(cell.document, scheduleId);
     const typedSearchAttributes: SearchAttributePair[] = input.indexed
       ? [
           { key: CellScheduleIdKey, value: scheduleId },
@@ -164,8 +165,8 @@ export class CellSchedules {
           workflowId: cellWorkflowId(cellId),
           args: [input],
           memo: { cellId, scheduleId },
-          staticSummary: cellSummary(doc, scheduleId),
-          staticDetails: cellDetails(doc),
+          staticSummary: cellSummary(cell.parsed, scheduleId),
+          staticDetails: cellDetails(cell.parsed),
           ...(typedSearchAttributes.length > 0 ? { typedSearchAttributes } : {}),
         },
         policies: {
@@ -198,7 +199,7 @@ export class CellSchedules {
     const d = await this.temporal.schedule.getHandle(scheduleId).describe();
     const memo = (d.memo ?? {}) as ScheduleMemo;
     const input = d.action.args?.[0] as CellWorkflowInput | undefined;
-    const cellId = memo.cellId ?? documentId(input?.document);
+    const cellId = memo.cellId ?? cellIdOf(input?.document);
     const recentRuns = await Promise.all(
       d.info.recentActions.map((a) =>
         this.runOf(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId, cellId ?? '').then(
@@ -335,9 +336,4 @@ function timingOf(spec: ScheduleDescription['spec'] | undefined, memo: ScheduleM
   const every = memo.every !== undefined ? [memo.every] : (spec?.intervals ?? []).map((i) => formatDuration(i.every));
   const cron = memo.cron ?? (spec?.calendars?.length ? [`(${spec.calendars.length} calendar specs)`] : []);
   return { cron, every, timezone: spec?.timezone || undefined };
-}
-
-function documentId(document: unknown): string | undefined {
-  const id = (document as { spec?: { id?: unknown } } | undefined)?.spec?.id;
-  return typeof id === 'string' ? id : undefined;
 }

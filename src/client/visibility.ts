@@ -1,7 +1,7 @@
 // What a listed (or described) workflow says about its cell: the search attributes the workflow
 // keeps current, else the memo the client put on it.
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { defineSearchAttributeKey } from '@temporalio/common';
+import { cellIdFromWorkflowId } from '../contract/index.ts';
 import {
   CellExitCodeKey,
   CellHostKey,
@@ -9,12 +9,10 @@ import {
   CellOutcomeKey,
   CellPhaseKey,
   CellScheduleIdKey,
-} from '../../workflows/search-attributes.ts';
-import { cellIdFromWorkflowId, SCHEDULED_BY_ID } from './cell-query.ts';
+  ScheduledByIdKey,
+} from '../contract/search-attributes.ts';
 
 export * from './cell-query.ts';
-
-const ScheduledByIdKey = defineSearchAttributeKey(SCHEDULED_BY_ID, 'KEYWORD');
 
 /** One cell run as a visibility listing shows it. */
 export interface CellSummary {

@@ -4,9 +4,13 @@ export interface DocumentProblem {
   readonly message: string;
 }
 
-/** A document that cannot run. Lists every problem, never a stack trace for the user. */
+/**
+ * A document that breaks the schema: thrown by parseCellDocument (the client, admission and the host
+ * each call it at their boundary). Lists every problem, never a stack trace for the user.
+ */
 export class CellDocumentError extends Error {
   override readonly name = 'CellDocumentError';
+  readonly failureType = 'InvalidCellDocument';
   readonly problems: readonly DocumentProblem[];
 
   constructor(problems: readonly DocumentProblem[]) {

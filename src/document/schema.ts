@@ -3,12 +3,11 @@
 // as optional fields with safe defaults. Fields that would grant or restrict authority
 // and are not enforced here are refused rather than ignored.
 import { z } from 'zod';
+import { CELL_ID_PATTERN } from './cell-id.ts';
 import { ARGV_BASE64_LIMIT, LIMITS } from './limits.ts';
 
 const MiB = 1024 * 1024;
 
-/** A cell id that runsc, a file name and a workflow id can all carry. */
-export const CELL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** POSIX portable environment variable names. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

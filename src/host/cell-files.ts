@@ -3,6 +3,7 @@
 import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KillRecord, SupervisorRecord } from '../cell/outcome.ts';
+import type { OutputTail } from '../cell/output.ts';
 import type { RunscNetwork } from '../runsc/driver.ts';
 
 export interface CellRecord {
@@ -17,15 +18,28 @@ export interface CellRecord {
   readonly createdAtMs: number;
 }
 
+/** The files of a cell folder; those from supervisor.pid down are written by supervisor.sh. */
 export const cellFile = {
+  /** Written last by prepare: its presence means "prepared". */
   record: 'cell.json',
-  supervisorPid: 'supervisor.pid',
-  result: 'result.json',
+  /** The supervisor's parameters, sourced by supervisor.sh. */
+  launchEnv: 'launch.env',
+  /** A launch was asked for: a retry waits for that supervisor instead of launching a second. */
+  launchRequested: 'launch.requested',
   kill: 'kill.json',
+  supervisorPid: 'supervisor.pid',
+  /** The supervisor's fifos (outside the folder's top level, which a waiter watches). */
+  stdoutPipe: 'pipes/out',
+  stderrPipe: 'pipes/err',
   stdout: 'stdout',
   stderr: 'stderr',
+  stdoutDropped: 'stdout.dropped',
+  stderrDropped: 'stderr.dropped',
+  started: 'started',
+  ended: 'ended',
   runscRunLog: 'runsc.run.log',
   runscBootLog: 'runsc.boot.log',
+  result: 'result.json',
 } as const;
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
@@ -45,23 +59,38 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
 }
 
 export const readRecord = (dir: string) => readJson<CellRecord>(join(dir, cellFile.record));
-/** What the supervisor script writes when runsc run returns. */
-export interface SupervisorResultFile {
+export const readKill = (dir: string) => readJson<KillRecord>(join(dir, cellFile.kill));
+
+/** What supervisor.sh writes to result.json when runsc run returns. */
+interface ResultFile {
   readonly runscExitCode: number;
   readonly oomCount: number | null;
 }
 
-export const readResult = (dir: string) => readJson<SupervisorResultFile>(join(dir, cellFile.result));
+const readResult = (dir: string) => readJson<ResultFile>(join(dir, cellFile.result));
 
-/** The full record of a finished cell: the result file plus what runsc and the files say. */
-export async function readSupervisorRecord(dir: string, result: SupervisorResultFile): Promise<SupervisorRecord> {
+/** Whether the supervisor recorded the end (a result.json being written does not count yet). */
+export async function hasResult(dir: string): Promise<boolean> {
+  return (await readResult(dir)) !== undefined;
+}
+
+/** Records the end of a cell killed before its supervisor was started, as the supervisor would. */
+export async function writeNeverStarted(dir: string): Promise<void> {
+  await Promise.all([cellFile.started, cellFile.ended].map((f) => writeFile(join(dir, f), '')));
+  await writeJsonAtomic(join(dir, cellFile.result), { runscExitCode: -1, oomCount: null } satisfies ResultFile);
+}
+
+/** The full record of a finished cell: its result.json plus what runsc and the files say; undefined until it ends. */
+export async function readSupervisorRecord(dir: string): Promise<SupervisorRecord | undefined> {
+  const result = await readResult(dir);
+  if (!result) return undefined;
   const [bootLog, runLog, started, ended, stdoutDropped, stderrDropped] = await Promise.all([
     readTail(join(dir, cellFile.runscBootLog), 16 * 1024),
     readTail(join(dir, cellFile.runscRunLog), 16 * 1024),
-    mtimeMs(join(dir, 'started')),
-    mtimeMs(join(dir, 'ended')),
-    readCount(join(dir, 'stdout.dropped')),
-    readCount(join(dir, 'stderr.dropped')),
+    mtimeMs(join(dir, cellFile.started)),
+    mtimeMs(join(dir, cellFile.ended)),
+    readCount(join(dir, cellFile.stdoutDropped)),
+    readCount(join(dir, cellFile.stderrDropped)),
   ]);
   // The sandbox (`runsc boot`) logs the workload's own wait status. `runsc run` logs one too, but
   // when the sandbox exits quickly it reports the sandbox process's exit code instead (SIGKILL
@@ -95,7 +124,6 @@ async function readCount(path: string): Promise<number> {
   const n = Number.parseInt(await readFile(path, 'utf8').catch(() => '0'), 10);
   return Number.isFinite(n) ? n : 0;
 }
-export const readKill = (dir: string) => readJson<KillRecord>(join(dir, cellFile.kill));
 
 export async function readSupervisorPid(dir: string): Promise<number | undefined> {
   try {
@@ -104,6 +132,23 @@ export async function readSupervisorPid(dir: string): Promise<number | undefined
   } catch {
     return undefined;
   }
+}
+
+/** Whether the sandbox got as far as starting the workload (runsc's boot log says so). */
+export async function workloadStarted(dir: string): Promise<boolean> {
+  const boot = await readFile(join(dir, cellFile.runscBootLog), 'utf8').catch(() => '');
+  return boot.includes('Process should have started');
+}
+
+/** The last `maxBytes` of the captured stdout or stderr; the dropped count comes from the caller. */
+export async function readOutputTail(
+  dir: string,
+  stream: 'stdout' | 'stderr',
+  maxBytes: number,
+  droppedBytes: number,
+): Promise<OutputTail> {
+  const { text, bytes } = await readTail(join(dir, cellFile[stream]), maxBytes);
+  return { tail: text, bytes, droppedBytes };
 }
 
 /** The last `maxBytes` of a file, decoded as UTF-8 (a split character becomes U+FFFD). */
@@ -122,18 +167,5 @@ export async function readTail(path: string, maxBytes: number): Promise<{ text: 
     return { text: new TextDecoder().decode(buf), bytes: size };
   } finally {
     await fh.close();
-  }
-}
-
-/** Is `pid` still the supervisor of this cell (and not a reused pid)? */
-export async function isSupervisorAlive(pid: number, sandboxId: string): Promise<boolean> {
-  try {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    if (!cmdline.includes(`cellos-supervisor:${sandboxId}`)) return false;
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // A zombie has finished; its parent simply has not reaped it yet.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
   }
 }

@@ -1,5 +1,6 @@
 // Host configuration for the edge: where state lives, which runsc, what documents may ask for.
 // Normalised in one place; each check names the setting and the bad value.
+import { ConfigError } from '../config-error.ts';
 import type { RunscPlatform } from '../runsc/driver.ts';
 
 export interface HostConfigInput {
@@ -37,8 +38,9 @@ export interface HostConfig {
   readonly secrets: Readonly<Record<string, string>>;
 }
 
-export class HostConfigError extends Error {
-  override readonly name = 'HostConfigError';
+/** A host setting that is wrong (see ConfigError); thrown by normalizeHostConfig and createCellHost. */
+export class HostConfigError extends ConfigError {
+  override readonly name: string = 'HostConfigError';
 }
 
 const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

@@ -23,6 +23,7 @@ export interface HostProcess {
   readonly command: string;
 }
 
+/** The marker spawner.sh puts in each supervisor's argument vector, before its sandbox id. */
 const SUPERVISOR_TAG = 'cellos-supervisor:';
 const RUNSC_PROCESSES = new Set(['runsc-sandbox', 'runsc-gofer']);
 /** USER_HZ, the unit of /proc/<pid>/stat start times: 100 on every Linux architecture Node supports. */
@@ -91,6 +92,12 @@ async function bootTimeMs(): Promise<number> {
 export async function isProcessAlive(pid: number): Promise<boolean> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
+/** Is `pid` still the supervisor of this cell (and not a reused pid)? */
+export async function isSupervisorAlive(pid: number, sandboxId: string): Promise<boolean> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.includes(`${SUPERVISOR_TAG}${sandboxId}`) && (await isProcessAlive(pid));
 }
 
 /** SIGKILL to a process group; never to this process's own group. True when the signal was sent. */

@@ -9,6 +9,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSandboxId } from '../bundle/ids.ts';
+import { listStateFiles, staleLocks } from '../runsc/state-dir.ts';
 import { readRecord, type CellRecord } from './cell-files.ts';
 import type { CellHost } from './cell-host.ts';
 import { listCellCgroupDirs } from './cgroups.ts';
@@ -214,10 +215,10 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
         }
       }),
       sweep(`runsc containers in ${config.runscRoot}`, async () => {
-        const [containers, entries] = await Promise.all([host.runsc.list(), readdirIfAny(config.runscRoot)]);
+        const [containers, files] = await Promise.all([host.runsc.list(), listStateFiles(config.runscRoot)]);
         for (const c of containers) {
-          const stateFile = entries.find((e) => e.endsWith(`_sandbox:${c.id}.state`) || e === `${c.id}.state`);
-          const st = stateFile ? await stat(join(config.runscRoot, stateFile)).catch(() => undefined) : undefined;
+          const stateFile = files.find((f) => f.kind === 'state' && f.containerId === c.id);
+          const st = stateFile ? await stat(join(config.runscRoot, stateFile.name)).catch(() => undefined) : undefined;
           add(c.id, {
             what: `runsc container (${c.status})`,
             // The state file changes with the status: its mtime is never older than the container.
@@ -227,12 +228,9 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
         }
       }),
       sweep(`runsc lock files in ${config.runscRoot}`, async () => {
-        const entries = await readdirIfAny(config.runscRoot);
-        for (const lock of entries.filter((e) => e.endsWith('.lock'))) {
-          if (entries.includes(`${lock.slice(0, -'.lock'.length)}.state`)) continue;
-          const id = lock.slice(0, -'.lock'.length).split('_sandbox:').at(-1) ?? '';
-          const st = await stat(join(config.runscRoot, lock)).catch(() => undefined);
-          if (st) add(id, { what: 'runsc lock file without state', ageMs: age(st.mtimeMs) });
+        for (const lock of staleLocks(await listStateFiles(config.runscRoot))) {
+          const st = await stat(join(config.runscRoot, lock.name)).catch(() => undefined);
+          if (st) add(lock.containerId, { what: 'runsc lock file without state', ageMs: age(st.mtimeMs) });
         }
       }),
       sweep(`cgroups under ${config.cgroupParent}`, async () => {

@@ -1,14 +1,8 @@
-// Starting supervisors through one small long-lived shell instead of a Node spawn per cell:
-// forking the worker (hundreds of MiB, many threads) cost ~15 ms of event-loop time per cell;
-// forking a tiny sh costs well under one. Each supervisor is started with `setsid -f`, so it
-// leads its own session and process group and is not a child of anything that can die with
-// the worker.
+// Starting supervisors through one small long-lived shell (spawner.sh) instead of a Node spawn per
+// cell: forking the worker (hundreds of MiB, many threads) cost ~15 ms of event-loop time per cell;
+// forking a tiny sh costs well under one.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { SUPERVISOR_SCRIPT } from './supervisor.ts';
-
-const SPAWNER_SCRIPT = `while IFS=' ' read -r id dir; do
-  setsid -f /bin/sh -c "$1" "cellos-supervisor:$id" "$dir" </dev/null >/dev/null 2>&1
-done`;
+import { readFile } from 'node:fs/promises';
 
 export interface Spawner {
   /** Asks for the supervisor of `sandboxId` to be started on `cellDir` (its launch.env says how). */
@@ -16,11 +10,29 @@ export interface Spawner {
   close(): void;
 }
 
-export function createSpawner(): Spawner {
+/**
+ * A sh program of this folder, read from the source tree also when running from dist/: tsc does not
+ * copy .sh files, and a copy could be older than its source. The sources are at src/host/ in the
+ * checkout or the installed package, and the compiled module at dist/src/host/.
+ */
+async function readScript(name: 'spawner.sh' | 'supervisor.sh'): Promise<string> {
+  const here = new URL('.', import.meta.url);
+  const dir = here.pathname.endsWith('/dist/src/host/') ? new URL('../../../src/host/', here) : here;
+  const url = new URL(name, dir);
+  return readFile(url, 'utf8').catch((err: Error) => {
+    throw new Error(`cannot read the cell ${name.slice(0, -'.sh'.length)} program ${url.pathname}: ${err.message}`, {
+      cause: err,
+    });
+  });
+}
+
+/** Reads both sh programs now, so that a missing one fails the host's creation, not a cell. */
+export async function createSpawner(): Promise<Spawner> {
+  const [spawnerScript, supervisorScript] = await Promise.all([readScript('spawner.sh'), readScript('supervisor.sh')]);
   let child: ChildProcess | undefined;
   const ensure = (): ChildProcess => {
     if (child && child.exitCode === null && !child.killed && child.stdin?.writable) return child;
-    const c = spawn('/bin/sh', ['-c', SPAWNER_SCRIPT, 'cellos-spawner', SUPERVISOR_SCRIPT], {
+    const c = spawn('/bin/sh', ['-c', spawnerScript, 'cellos-spawner', supervisorScript], {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
     });

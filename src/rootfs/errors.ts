@@ -14,7 +14,10 @@ export type RootfsErrorReason =
   /** The host failed us (permissions, disk full): not the document's fault, may be retried. */
   | 'HostError';
 
-/** A rootfs that cannot be resolved. The message reads "<field>: <reason in words>". */
+/**
+ * A rootfs that cannot be resolved: thrown by resolveRootfs while a host prepares a cell. The message
+ * reads "<field>: <reason in words>". Refuses the cell, except a HostError, which is retried.
+ */
 export class RootfsError extends Error {
   override readonly name = 'RootfsError';
   readonly field: RootfsField;
@@ -24,6 +27,10 @@ export class RootfsError extends Error {
     super(`${field}: ${message}`, options);
     this.field = field;
     this.reason = reason;
+  }
+
+  get failureType(): 'CellRejectedByHost' | undefined {
+    return this.reason === 'HostError' ? undefined : 'CellRejectedByHost';
   }
 }
 

@@ -1,5 +1,5 @@
 // Typed runsc commands for the lifecycle. `run` itself is started by the cell supervisor
-// (src/host/supervisor.ts), not here: it must outlive the process that launched it.
+// (src/host/supervisor.sh), not here: it must outlive the process that launched it.
 import { execRunsc } from './exec.ts';
 import { RunscError } from './errors.ts';
 

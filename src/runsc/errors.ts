@@ -35,9 +35,10 @@ export class RunscError extends Error {
   }
 }
 
-/** The edge imports everywhere, but sandboxes run only on Linux. */
+/** Thrown by createCellHost on a system that is not Linux: the edge imports everywhere, sandboxes run only on Linux. */
 export class UnsupportedPlatformError extends Error {
   override readonly name = 'UnsupportedPlatformError';
+  readonly failureType = 'CellRejectedByHost';
   constructor(platform: string) {
     super(
       `runsc sandboxes need Linux; this system is ${platform}. The document schema and bundle generator work here, running cells does not.`,

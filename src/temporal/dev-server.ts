@@ -5,7 +5,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { findTemporalCli } from './cli.ts';
-import { SEARCH_ATTRIBUTES } from './search-attributes.ts';
+import { SEARCH_ATTRIBUTES } from '../contract/index.ts';
 
 export interface DevServerOptions {
   readonly stateDir: string;

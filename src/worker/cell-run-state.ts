@@ -2,7 +2,7 @@
 // its cell and run key; the run key is the workflow's run id.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { CellRunState } from '../host/reconciler.ts';
-import { CELL_WORKFLOW_TYPE, cellWorkflowId } from '../shared.ts';
+import { CELL_WORKFLOW_TYPE, cellWorkflowId } from '../contract/index.ts';
 
 const CLOSED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT']);
 

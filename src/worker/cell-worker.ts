@@ -4,10 +4,10 @@
 import { Client, type Connection } from '@temporalio/client';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Runtime, Worker } from '@temporalio/worker';
-import { createCellActivities, createPlacementActivities } from '../../activities/index.ts';
+import { createCellActivities, createAdmissionActivities } from '../../activities/index.ts';
 import type { CellHost } from '../host/cell-host.ts';
 import { createReconciler, type ReconcileAction } from '../host/reconciler.ts';
-import { hostTaskQueue } from '../shared.ts';
+import { hostTaskQueue } from '../contract/index.ts';
 import { cellLogAttributes } from './cell-log-attributes.ts';
 import { cellRunStateFrom } from './cell-run-state.ts';
 import { createCellMetrics, type CellMetrics } from './metrics.ts';
@@ -83,7 +83,7 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
     ...common,
     taskQueue: opts.taskQueue,
     workflowBundle,
-    activities: createPlacementActivities({ hostId }),
+    activities: createAdmissionActivities({ hostId }),
   });
   const hostQueue = hostTaskQueue(opts.taskQueue, hostId);
   const host = await Worker.create({

@@ -1,11 +1,16 @@
-// Worker configuration from environment variables (flags override them in the CLI). Every
-// setting is in the README; a bad one stops the worker at start with its name.
+// Configuration from environment variables (flags override them in the CLI). Every setting is in
+// the README; a bad one stops the command or the worker at start with its name.
+//
+// Two layers: ClientConfig, what anything that talks to Temporal about cells needs (where the server
+// is, how to reach it, the task queue, the host schedule-to-start timeout), and WorkerConfig, which
+// adds what only a worker needs (this host, its limits, reconciler and metrics).
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_TASK_QUEUE } from '../shared.ts';
-import { HostConfigError, type HostConfigInput } from '../host/config.ts';
+import { DEFAULT_TASK_QUEUE } from '../contract/index.ts';
+import { ConfigError } from '../config-error.ts';
+import type { HostConfigInput } from '../host/config.ts';
 import { projectRoot } from '../project-root.ts';
 
 export interface TemporalConnectionConfig {
@@ -18,13 +23,19 @@ export interface TemporalConnectionConfig {
     | { readonly certPath?: string; readonly keyPath?: string; readonly caPath?: string; readonly serverName?: string };
 }
 
-export interface WorkerConfig {
+/** What a client of the cell workflow needs: the Temporal connection and the workflow's queues. */
+export interface ClientConfig {
   readonly temporal: TemporalConnectionConfig;
+  /** The shared task queue cells are started on (and workers poll). */
   readonly taskQueue: string;
-  readonly host: HostConfigInput & { hostId: string };
-  readonly maxConcurrentCells: number;
   /** Seconds a host queue may hold a cell's work before the cell ends as host-lost. */
   readonly hostScheduleToStartSeconds: number;
+}
+
+/** A worker's configuration: the client's, and this host's. */
+export interface WorkerConfig extends ClientConfig {
+  readonly host: HostConfigInput & { hostId: string };
+  readonly maxConcurrentCells: number;
   /** Reconciler rounds: at start, then every this many seconds (0: never). */
   readonly reconcileIntervalSeconds: number;
   /** Things without a cell record younger than this are left alone by the reconciler. */
@@ -39,11 +50,12 @@ export const defaultStateDir = resolve(projectRoot, '.state');
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS*: where the server is and how to reach it. */
 export function temporalConfigFromEnv(env: Env): TemporalConnectionConfig {
   const certPath = env.TEMPORAL_TLS_CERT;
   const keyPath = env.TEMPORAL_TLS_KEY;
   if (Boolean(certPath) !== Boolean(keyPath)) {
-    throw new HostConfigError(
+    throw new ConfigError(
       'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and key)',
     );
   }
@@ -60,20 +72,16 @@ export function temporalConfigFromEnv(env: Env): TemporalConnectionConfig {
       : (tlsFlag ?? Boolean(apiKey));
   const address = env.TEMPORAL_ADDRESS || undefined;
   if (address !== undefined && !/^[^\s:]+:\d+$/.test(address)) {
-    throw new HostConfigError(`TEMPORAL_ADDRESS ${JSON.stringify(address)} must be host:port`);
+    throw new ConfigError(`TEMPORAL_ADDRESS ${JSON.stringify(address)} must be host:port`);
   }
   return { address, namespace: env.TEMPORAL_NAMESPACE || 'default', apiKey, tls };
 }
 
-export function workerConfigFromEnv(env: Env): WorkerConfig {
-  const maxConcurrentCells = parseIntSetting('CELLOS_MAX_CELLS', env.CELLOS_MAX_CELLS, 16, 1, 1000);
-  const temporal = temporalConfigFromEnv(env);
-  const stateDir =
-    env.CELLOS_STATE_DIR || (temporal.address === undefined ? resolve(defaultStateDir, 'host') : '/var/lib/cellos');
+/** TEMPORAL_*, CELLOS_TASK_QUEUE and CELLOS_HOST_TIMEOUT_SECONDS: enough to start and inspect cells. */
+export function clientConfigFromEnv(env: Env): ClientConfig {
   return {
-    temporal,
+    temporal: temporalConfigFromEnv(env),
     taskQueue: env.CELLOS_TASK_QUEUE || DEFAULT_TASK_QUEUE,
-    maxConcurrentCells,
     hostScheduleToStartSeconds: parseIntSetting(
       'CELLOS_HOST_TIMEOUT_SECONDS',
       env.CELLOS_HOST_TIMEOUT_SECONDS,
@@ -81,6 +89,19 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
       5,
       86_400,
     ),
+  };
+}
+
+/** The client's settings, and CELLOS_* of the host and the worker. */
+export function workerConfigFromEnv(env: Env): WorkerConfig {
+  const maxConcurrentCells = parseIntSetting('CELLOS_MAX_CELLS', env.CELLOS_MAX_CELLS, 16, 1, 1000);
+  const client = clientConfigFromEnv(env);
+  const stateDir =
+    env.CELLOS_STATE_DIR ||
+    (client.temporal.address === undefined ? resolve(defaultStateDir, 'host') : '/var/lib/cellos');
+  return {
+    ...client,
+    maxConcurrentCells,
     reconcileIntervalSeconds: parseIntSetting('CELLOS_RECONCILE_SECONDS', env.CELLOS_RECONCILE_SECONDS, 60, 0, 86_400),
     orphanGraceSeconds: parseIntSetting('CELLOS_ORPHAN_GRACE_SECONDS', env.CELLOS_ORPHAN_GRACE_SECONDS, 60, 1, 86_400),
     metricsAddress: parseListenAddress('CELLOS_METRICS_ADDRESS', env.CELLOS_METRICS_ADDRESS),
@@ -117,14 +138,14 @@ function parseBool(name: string, value: string | undefined): boolean | undefined
   if (value === undefined || value === '') return undefined;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
-  throw new HostConfigError(`${name}=${JSON.stringify(value)} must be true or false`);
+  throw new ConfigError(`${name}=${JSON.stringify(value)} must be true or false`);
 }
 
 function parseIntSetting(name: string, value: string | undefined, dflt: number, min: number, max: number): number {
   if (value === undefined || value === '') return dflt;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new HostConfigError(`${name}=${JSON.stringify(value)} must be a whole number from ${min} to ${max}`);
+    throw new ConfigError(`${name}=${JSON.stringify(value)} must be a whole number from ${min} to ${max}`);
   }
   return n;
 }
@@ -140,7 +161,7 @@ function parseListenAddress(name: string, value: string | undefined): string | u
   const port = Number(m?.[3]);
   const ipOk = ip !== undefined && isIP(ip) === (m?.[1] === undefined ? 4 : 6);
   if (!ipOk || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new HostConfigError(
+    throw new ConfigError(
       `${name}=${JSON.stringify(value)} must be ip:port with an IP address, not a host name (e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464)`,
     );
   }
@@ -150,5 +171,5 @@ function parseListenAddress(name: string, value: string | undefined): string | u
 function parsePlatform(value: string | undefined): 'systrap' | 'ptrace' | 'kvm' | undefined {
   if (value === undefined || value === '') return undefined;
   if (value === 'systrap' || value === 'ptrace' || value === 'kvm') return value;
-  throw new HostConfigError(`CELLOS_PLATFORM=${JSON.stringify(value)} must be systrap, ptrace or kvm`);
+  throw new ConfigError(`CELLOS_PLATFORM=${JSON.stringify(value)} must be systrap, ptrace or kvm`);
 }

@@ -1,4 +1,5 @@
-// Connections to Temporal, for workers (native) and clients, from one configuration.
+// Connections to Temporal, for workers (native) and clients, from one configuration. Each SDK is
+// loaded when its connect is called: a client never loads @temporalio/worker.
 import { readFile } from 'node:fs/promises';
 import type { TemporalConnectionConfig } from './config.ts';
 

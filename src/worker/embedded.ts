@@ -10,7 +10,7 @@
 //                         (default <project>/.state/temporal)
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { HostConfigError } from '../host/config.ts';
+import { ConfigError } from '../config-error.ts';
 import { isListening, startDevServer, type DevServer } from '../temporal/dev-server.ts';
 import { defaultStateDir } from './config.ts';
 
@@ -36,10 +36,10 @@ export interface EmbeddedServer extends EmbeddedServerSettings {
 export function embeddedServerSettings(env: Env): EmbeddedServerSettings {
   const port = portSetting('CELLOS_DEV_PORT', env.CELLOS_DEV_PORT, 7233);
   const uiPort = portSetting('CELLOS_DEV_UI_PORT', env.CELLOS_DEV_UI_PORT, 8233);
-  if (port === uiPort) throw new HostConfigError(`CELLOS_DEV_PORT and CELLOS_DEV_UI_PORT must differ (both ${port})`);
+  if (port === uiPort) throw new ConfigError(`CELLOS_DEV_PORT and CELLOS_DEV_UI_PORT must differ (both ${port})`);
   const stateDir = env.CELLOS_DEV_STATE_DIR || resolve(defaultStateDir, 'temporal');
   if (!stateDir.startsWith('/')) {
-    throw new HostConfigError(`CELLOS_DEV_STATE_DIR=${JSON.stringify(stateDir)} must be an absolute path`);
+    throw new ConfigError(`CELLOS_DEV_STATE_DIR=${JSON.stringify(stateDir)} must be an absolute path`);
   }
   return { ip: '127.0.0.1', port, uiPort, stateDir };
 }
@@ -86,7 +86,7 @@ function portSetting(name: string, value: string | undefined, dflt: number): num
   if (value === undefined || value === '') return dflt;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new HostConfigError(`${name}=${JSON.stringify(value)} must be a port number from 1 to 65535`);
+    throw new ConfigError(`${name}=${JSON.stringify(value)} must be a port number from 1 to 65535`);
   }
   return n;
 }

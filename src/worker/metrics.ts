@@ -4,6 +4,9 @@
 // every call is a no-op. The names below are exactly what Prometheus shows: the exporter adds no
 // `temporal_` prefix and no `_total` suffix to metrics made on the meter.
 import type { MetricMeter } from '@temporalio/common';
+import { noopCellMetrics, type CellMetrics } from '../../activities/metrics.ts';
+
+export { noopCellMetrics, type CellMetrics };
 
 export const metricNames = {
   /** counter {host}: sandboxes this worker launched (a re-attach after a restart is not counted). */
@@ -18,31 +21,10 @@ export const metricNames = {
   reconcilerActions: 'cellos_reconciler_actions',
 } as const;
 
-export type MeasuredPhase = 'prepare' | 'run' | 'remove';
-
 /** Bucket bounds (ms) for cellos_phase_duration: a prepare takes tens of ms, a run up to hours. */
 export const PHASE_DURATION_BUCKETS_MS = [
   5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000, 14_400_000,
 ];
-
-export interface CellMetrics {
-  /** A sandbox was launched by this worker. */
-  cellStarted(): void;
-  /** This worker saw a sandbox end with this outcome kind (or `cancelled`: its workflow was cancelled). */
-  cellFinished(outcome: string): void;
-  /** One more running sandbox that this worker waits on; call the returned function once the wait ends. */
-  trackRunning(): () => void;
-  phaseDuration(phase: MeasuredPhase, ms: number): void;
-  reconcilerAction(action: string, result: 'removed' | 'failed'): void;
-}
-
-export const noopCellMetrics: CellMetrics = {
-  cellStarted: () => undefined,
-  cellFinished: () => undefined,
-  trackRunning: () => () => undefined,
-  phaseDuration: () => undefined,
-  reconcilerAction: () => undefined,
-};
 
 /** The metrics of one host's worker on `meter` (e.g. `Runtime.instance().metricMeter`); no meter: no-ops. */
 export function createCellMetrics(meter: MetricMeter | undefined, opts: { hostId: string }): CellMetrics {

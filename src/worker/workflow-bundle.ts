@@ -2,6 +2,7 @@
 // seconds, which `cellos run` on the embedded default should not pay every time.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { projectRoot } from './config.ts';
 
@@ -36,9 +37,9 @@ async function sourceHash(dirs: string[]): Promise<string> {
     }
   };
   for (const d of dirs) await walk(d);
-  const pkg = JSON.parse(
-    await readFile(resolve(projectRoot, 'node_modules/@temporalio/worker/package.json'), 'utf8'),
-  ) as { version: string };
+  // Where npm put the SDK: in this checkout's node_modules, or hoisted beside an installed package.
+  const workerMain = createRequire(import.meta.url).resolve('@temporalio/worker');
+  const pkg = JSON.parse(await readFile(join(workerMain, '..', '..', 'package.json'), 'utf8')) as { version: string };
   hash.update(pkg.version);
   return hash.digest('hex').slice(0, 16);
 }

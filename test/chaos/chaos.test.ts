@@ -7,13 +7,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CellClient } from '../../src/client/cell-client.ts';
-import type { CellResult } from '../../src/shared.ts';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
+import type { CellClient } from '../../src/client/cell-client.ts';
+import type { CellResult } from '../../src/contract/index.ts';
 import { buildDist } from '../cli/cli-helpers.ts';
+import { closeTestClient, connectTestClient } from '../helpers/client.ts';
+import { startTestDevServer, type TestDevServer } from '../helpers/dev-server.ts';
+import { deadlineDocument, shDocument } from '../helpers/documents.ts';
 import { defaultRootfs, repoRoot } from '../helpers/host.ts';
+import { listProcesses } from '../helpers/processes.ts';
+import { sleep } from '../helpers/wait.ts';
 
 const FULL = process.env.CELLOS_CHAOS !== 'short';
 const CELLS = FULL ? 60 : 30;
@@ -46,8 +49,8 @@ interface Cell {
 }
 
 let dir: string;
-let server: DevServer;
-let port: number;
+let server: TestDevServer;
+let client: CellClient;
 const hosts: Host[] = [];
 const stats = { kills: 0, restarts: 0, serverRestarts: 0, pointsHit: new Set<string>() };
 const taskQueue = `chaos-${process.pid}`;
@@ -55,8 +58,8 @@ const taskQueue = `chaos-${process.pid}`;
 beforeAll(async () => {
   await buildDist();
   dir = await mkdtemp(join(tmpdir(), 'cellos-chaos-'));
-  port = 40000 + Math.floor(Math.random() * 10000);
-  server = await startDevServer({ stateDir: join(dir, 'temporal'), port, headless: true });
+  server = await startTestDevServer(join(dir, 'temporal'), { headless: true });
+  client = await connectTestClient({ taskQueue, address: server.address });
   // Faults for every host: the first deletes and kills fail (the wrapper counts them in `faults`).
   await mkdir(join(dir, 'faults'));
   await symlink(join(repoRoot, 'test', 'fixtures', 'bin', 'runsc'), join(dir, 'faults', 'runsc'));
@@ -78,14 +81,13 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const h of hosts) h.stopping = true;
   await Promise.all(hosts.map((h) => stopWorker(h, 'SIGTERM')));
+  await closeTestClient(client);
   await server?.stop();
   // Whatever a failed run left must not outlive it: kill what runs from our folder, drop cgroups.
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (dir && cmd.includes(dir)) {
+  for (const p of await listProcesses()) {
+    if (dir && p.commandLine.includes(dir)) {
       try {
-        process.kill(Number(pid), 'SIGKILL');
+        process.kill(p.pid, 'SIGKILL');
       } catch {
         // gone
       }
@@ -110,7 +112,7 @@ function startWorker(host: Host): void {
   const proc = spawn(process.execPath, [join(repoRoot, 'bin', 'cellos.js'), 'worker'], {
     env: {
       ...process.env,
-      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      TEMPORAL_ADDRESS: server.address,
       CELLOS_TASK_QUEUE: taskQueue,
       CELLOS_HOST_ID: host.hostId,
       CELLOS_STATE_DIR: host.stateDir,
@@ -162,16 +164,7 @@ function mixedCells(): Cell[] {
   const cells: Cell[] = [];
   for (let i = 0; i < CELLS; i++) {
     const id = `chaos-${process.pid}-${i}`;
-    const doc = (script: string, run: object = {}, ttl = 60) => ({
-      apiVersion: 'cellos.io/v1',
-      kind: 'ExecutionCell',
-      spec: {
-        id,
-        authority: { secretRefs: [] },
-        lifetime: { ttlSeconds: ttl },
-        run: { argv: ['/bin/sh', '-c', script], ...run },
-      },
-    });
+    const doc = (script: string) => shDocument(script, { id });
     const sleepS = (i * 7) % 20; // 0..19 s
     switch (i % 6) {
       case 0:
@@ -190,14 +183,14 @@ function mixedCells(): Cell[] {
       case 3:
         cells.push({
           id,
-          doc: doc("trap 'exit 7' TERM; while :; do sleep 0.2; done", { limits: { gracefulShutdownSeconds: 5 } }, 3),
+          doc: deadlineDocument(7, { ttlSeconds: 3, graceSeconds: 5 }, { id }),
           expected: { kind: 'deadline', signal: 'SIGTERM', exitCode: 7 },
         });
         break;
       case 4:
         cells.push({
           id,
-          doc: doc("trap '' TERM; while :; do sleep 0.2; done", { limits: { gracefulShutdownSeconds: 2 } }, 3),
+          doc: deadlineDocument('ignore', { ttlSeconds: 3, graceSeconds: 2 }, { id }),
           expected: { kind: 'deadline', signal: 'SIGKILL' },
         });
         break;
@@ -211,10 +204,6 @@ function mixedCells(): Cell[] {
 it(
   'ends every cell with its true outcome and leaves nothing behind through worker crashes, a server restart and runsc faults',
   async () => {
-    const client = new CellClient({
-      connection: await Connection.connect({ address: `127.0.0.1:${port}` }),
-      taskQueue,
-    });
     const cells = mixedCells();
     let chaosDone = false;
 
@@ -246,7 +235,7 @@ it(
           console.log('chaos: restarting the Temporal server');
           await server.stop();
           await sleep(1000);
-          server = await startDevServer({ stateDir: join(dir, 'temporal'), port, headless: true });
+          server = await startTestDevServer(join(dir, 'temporal'), { headless: true, port: server.port });
           stats.serverRestarts += 1;
         }
         await crash(hosts[Math.floor(Math.random() * hosts.length)]!, 'at random');
@@ -318,13 +307,11 @@ async function leftovers(): Promise<string[]> {
       found.push(...entries.filter((e) => e.isDirectory()).map((e) => `${h.name} cgroup ${controller}/${e.name}`));
     }
   }
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  for (const p of await listProcesses()) {
     // Sandboxes and gofers, and supervisors (argv[3] is cellos-supervisor:<sandbox id>); the
     // workers' spawners are not leftovers while their workers run.
-    if (/^runsc-(sandbox|gofer)/.test(args[0] ?? '') || args.some((a) => a.startsWith('cellos-supervisor:'))) {
-      found.push(`process ${pid}: ${args.join(' ').slice(0, 100)}`);
+    if (/^runsc-(sandbox|gofer)/.test(p.argv[0] ?? '') || p.argv.some((a) => a.startsWith('cellos-supervisor:'))) {
+      found.push(`process ${p.pid}: ${p.commandLine.slice(0, 100)}`);
     }
   }
   return found;
@@ -354,8 +341,4 @@ async function retry<T>(fn: () => Promise<T>, totalMs = 120_000): Promise<T> {
       await sleep(500);
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -5,6 +5,7 @@ import { mkdtemp, readdir, rm, rmdir, stat, utimes, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { shDocument, type DocumentOptions, type RawCellDocument } from '../helpers/documents.ts';
 import { defaultRootfs, repoRoot } from '../helpers/host.ts';
 
 export const binPath = join(repoRoot, 'bin', 'cellos.js');
@@ -167,22 +168,9 @@ export async function cliSandbox(): Promise<CliSandbox> {
   };
 }
 
-let seq = 0;
-
-/** A valid document; `run` fields are merged into spec.run. */
-export function cellDocument(argv: string[], run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) {
-  seq += 1;
-  return {
-    apiVersion: 'cellos.io/v1',
-    kind: 'ExecutionCell',
-    spec: {
-      id: `cli-${process.pid}-${seq}`,
-      authority: { secretRefs: [] },
-      lifetime: { ttlSeconds: 60 },
-      ...spec,
-      run: { argv, ...run },
-    },
-  };
+/** A valid `/bin/sh -c script` document (the shared builder's) whose id starts with `cli`. */
+export function cliDocument(script: string, opts: Omit<DocumentOptions, 'prefix'> = {}): RawCellDocument {
+  return shDocument(script, { ...opts, prefix: 'cli' });
 }
 
 /** Whether the text holds a JavaScript stack trace (the CLI must never print one without CELLOS_DEBUG=1). */

@@ -10,7 +10,7 @@ import { createCellHost, type CellHost } from '../../src/host/cell-host.ts';
 import { isListening } from '../../src/temporal/dev-server.ts';
 import { DEV_SERVER_PID_FILE } from '../../src/worker/embedded.ts';
 import { leftovers } from '../helpers/host.ts';
-import { buildDist, cellDocument, cli, cliSandbox, startCli, type CliSandbox, type Env } from './cli-helpers.ts';
+import { buildDist, cli, cliDocument, cliSandbox, startCli, type CliSandbox, type Env } from './cli-helpers.ts';
 
 let box: CliSandbox;
 let env: Env;
@@ -43,7 +43,7 @@ afterAll(async () => {
 
 it('starts a local dev server that outlives the command, and the next run reuses it', async () => {
   expect(await isListening('127.0.0.1', port)).toBe(false);
-  const doc = cellDocument(['/bin/sh', '-c', 'echo embedded; exit 7']);
+  const doc = cliDocument('echo embedded; exit 7');
   const file = await box.doc('embedded.json', doc);
 
   const first = await cli(['run', file], { env, timeoutMs: 90_000 });
@@ -99,7 +99,7 @@ it('cellos dev runs a server and a worker in the foreground, and Ctrl-C stops bo
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(dev.stderrSoFar()).toContain(`Temporal UI at http://localhost:${devPort + 1}`);
-    const doc = cellDocument(['/bin/sh', '-c', 'echo via dev']);
+    const doc = cliDocument('echo via dev');
     const r = await cli(['run', await box.doc('dev.json', doc)], {
       env: { ...devEnv, TEMPORAL_ADDRESS: `127.0.0.1:${devPort}` },
     });

@@ -14,7 +14,7 @@ import { leftovers } from '../helpers/host.ts';
 import {
   binPath,
   buildDist,
-  cellDocument,
+  cliDocument,
   cli,
   cliSandbox,
   hasStackTrace,
@@ -42,12 +42,11 @@ afterAll(async () => {
   await box?.cleanup();
 });
 
-const sh = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) =>
-  cellDocument(['/bin/sh', '-c', script], run, spec);
-
 describe('cellos bundle', () => {
   it('writes the config.json that generateBundleConfig makes for this host, mode 0600', async () => {
-    const doc = sh('echo hi', { env: { GREETING: 'hello' }, limits: { memoryMaxBytes: 64 * 1024 * 1024 } });
+    const doc = cliDocument('echo hi', {
+      run: { env: { GREETING: 'hello' }, limits: { memoryMaxBytes: 64 * 1024 * 1024 } },
+    });
     const file = await box.doc('bundle-ok.json', doc);
     const out = join(box.dir, 'bundle-ok', 'nested');
 
@@ -71,7 +70,7 @@ describe('cellos bundle', () => {
   });
 
   it('reads the document from stdin with -', async () => {
-    const doc = sh('true');
+    const doc = cliDocument('true');
     const out = join(box.dir, 'bundle-stdin');
     const r = await cli(['bundle', '-', '--out', out, '--run-key', 'k2'], { env: box.env, stdin: JSON.stringify(doc) });
     expect(r.code).toBe(0);
@@ -102,7 +101,7 @@ describe('cellos bundle', () => {
   it('exits 3 on a document the host refuses (a secret it has no value for) and creates no folder', async () => {
     const file = await box.doc(
       'bundle-secret.json',
-      sh('true', {}, { authority: { secretRefs: ['NOT_SET_ANYWHERE'] } }),
+      cliDocument('true', { spec: { authority: { secretRefs: ['NOT_SET_ANYWHERE'] } } }),
     );
     const out = join(box.dir, 'bundle-secret');
     const r = await cli(['bundle', file, '--out', out], { env: box.env });
@@ -121,7 +120,7 @@ describe('cellos bundle', () => {
 
 describe('cellos exec', () => {
   it("prints the cell's output and exits with its code", async () => {
-    const file = await box.doc('exec-3.json', sh('echo hi; echo oops >&2; exit 3'));
+    const file = await box.doc('exec-3.json', cliDocument('echo hi; echo oops >&2; exit 3'));
     const r = await cli(['exec', file], { env: box.env });
     expect(r.stdout).toBe('hi\n');
     expect(r.stderr).toContain('oops\n');
@@ -130,7 +129,7 @@ describe('cellos exec', () => {
   });
 
   it('prints the cell exit as JSON with --json, and nothing else on stdout', async () => {
-    const file = await box.doc('exec-json.json', sh('echo hi'));
+    const file = await box.doc('exec-json.json', cliDocument('echo hi'));
     const r = await cli(['exec', file, '--json'], { env: box.env });
     expect(r.code).toBe(0);
     const exit = JSON.parse(r.stdout) as { outcome: unknown; stdout: { tail: string }; hostId: string };
@@ -142,7 +141,7 @@ describe('cellos exec', () => {
   it('exits 124 when the cell ignores SIGTERM past its deadline and is killed', async () => {
     const file = await box.doc(
       'exec-deadline.json',
-      sh("trap '' TERM; sleep 30", { limits: { gracefulShutdownSeconds: 1 } }, { lifetime: { ttlSeconds: 1 } }),
+      cliDocument("trap '' TERM; sleep 30", { run: { limits: { gracefulShutdownSeconds: 1 } }, ttlSeconds: 1 }),
     );
     const r = await cli(['exec', file, '--json'], { env: box.env });
     expect(r.code).toBe(124);
@@ -150,7 +149,10 @@ describe('cellos exec', () => {
   });
 
   it('kills the cell on Ctrl-C (reason "interrupted"), cleans up, and exits 130', async () => {
-    const file = await box.doc('exec-int.json', sh('sleep 30', { limits: { gracefulShutdownSeconds: 1 } }));
+    const file = await box.doc(
+      'exec-int.json',
+      cliDocument('sleep 30', { run: { limits: { gracefulShutdownSeconds: 1 } } }),
+    );
     const p = startCli(['exec', file, '--json'], { env: box.env });
     // Handled whether it lands before or after the sandbox started.
     await new Promise((r) => setTimeout(r, 1500));
@@ -161,7 +163,10 @@ describe('cellos exec', () => {
   });
 
   it('exits 3 and touches nothing when the host refuses the document', async () => {
-    const file = await box.doc('exec-mount.json', sh('true', { mounts: [{ source: '/etc', destination: '/mnt' }] }));
+    const file = await box.doc(
+      'exec-mount.json',
+      cliDocument('true', { run: { mounts: [{ source: '/etc', destination: '/mnt' }] } }),
+    );
     const r = await cli(['exec', file], { env: box.env });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('spec.run.mounts[0].source');
@@ -213,7 +218,7 @@ describe('usage', () => {
   it('exits 1 naming the setting when the environment holds a bad one', async () => {
     const r = await cli(['exec', '-'], {
       env: { ...box.env, CELLOS_PLATFORM: 'qemu' },
-      stdin: JSON.stringify(sh('true')),
+      stdin: JSON.stringify(cliDocument('true')),
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('CELLOS_PLATFORM="qemu"');

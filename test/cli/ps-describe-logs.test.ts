@@ -10,7 +10,7 @@ import { expectNoLeftovers } from '../helpers/host.ts';
 import { startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
 import {
   buildDist,
-  cellDocument,
+  cliDocument,
   cli,
   cliSandbox,
   hasStackTrace,
@@ -51,7 +51,6 @@ afterAll(async () => {
   await box?.cleanup();
 });
 
-const sh = (script: string) => cellDocument(['/bin/sh', '-c', script]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
@@ -97,7 +96,7 @@ interface PsRow {
 
 describe('cellos ps', () => {
   it('lists a finished cell with its outcome, exit code and host (--json), and as a table', async () => {
-    const result = await bed.client.run(sh('echo hi; exit 3'));
+    const result = await bed.client.run(cliDocument('echo hi; exit 3'));
     const hostId = bed.host.config.hostId;
     const rows = await cliJsonUntil<PsRow[]>(['ps', '--json', '--host', hostId], (r) =>
       r.some((c) => c.cellId === result.cellId),
@@ -128,7 +127,7 @@ describe('cellos ps', () => {
   });
 
   it('shows a running cell with --running, and refuses a bad outcome with exit 1', async () => {
-    const run = await bed.client.start(sh('sleep 3'));
+    const run = await bed.client.start(cliDocument('sleep 3'));
     const rows = await cliJsonUntil<PsRow[]>(['ps', '--json', '--running'], (r) =>
       r.some((c) => c.cellId === run.cellId && c.phase === 'running'),
     );
@@ -143,7 +142,7 @@ describe('cellos ps', () => {
 
 describe('cellos describe', () => {
   it('gives the document, the phases with durations, outcome, host, sandbox and UI link (--json)', async () => {
-    const doc = sh('echo described; exit 5');
+    const doc = cliDocument('echo described; exit 5');
     const result = await bed.client.run(doc);
     const r = await cli(['describe', doc.spec.id, '--json'], { env });
     expectClean(r, 0);
@@ -182,7 +181,7 @@ describe('cellos describe', () => {
 
 describe('cellos logs', () => {
   it("prints a finished cell's stdout to stdout and its stderr to stderr", async () => {
-    const doc = sh('echo out-1; echo err-1 >&2; echo out-2');
+    const doc = cliDocument('echo out-1; echo err-1 >&2; echo out-2');
     await bed.client.run(doc);
     const r = await cli(['logs', doc.spec.id], { env });
     expectClean(r, 0);
@@ -191,7 +190,7 @@ describe('cellos logs', () => {
   });
 
   it('with -f prints each line of a running cell within 2 s of the cell writing it, and ends with the cell', async () => {
-    const doc = sh('i=1; while [ $i -le 12 ]; do echo line$i; i=$((i+1)); sleep 0.5; done');
+    const doc = cliDocument('i=1; while [ $i -le 12 ]; do echo line$i; i=$((i+1)); sleep 0.5; done');
     const run = await bed.client.start(doc);
     // When each line reached the capture file on the host: the moment it was written.
     const written = new Map<string, number>();
@@ -233,7 +232,7 @@ describe('cellos schedule', () => {
   it('creates, describes, triggers, lists, pauses, backfills and deletes a schedule', async () => {
     const id = `cli-sched-${process.pid}`;
     schedules.push(id);
-    const doc = sh('echo from-schedule');
+    const doc = cliDocument('echo from-schedule');
     const file = await box.doc('scheduled.json', doc);
 
     const created = await cli(['schedule', 'create', id, '--every', '1h', '--paused', '--note', 'cli test', file], {
@@ -321,7 +320,7 @@ describe('cellos schedule', () => {
   it('refuses --overlap terminate-other with exit 1 and the reason, and creates nothing', async () => {
     const id = `cli-sched-term-${process.pid}`;
     schedules.push(id);
-    const file = await box.doc('term.json', sh('true'));
+    const file = await box.doc('term.json', cliDocument('true'));
     const r = await cli(['schedule', 'create', id, '--every', '1m', '--overlap', 'terminate-other', file], { env });
     expectClean(r, 1);
     expect(r.stderr).toContain(
@@ -338,7 +337,7 @@ describe('cellos schedule', () => {
     });
     expectClean(bad, 3);
     expect(bad.stderr).toContain('invalid cell document');
-    const neither = await cli(['schedule', 'create', id, await box.doc('ok.json', sh('true'))], { env });
+    const neither = await cli(['schedule', 'create', id, await box.doc('ok.json', cliDocument('true'))], { env });
     expectClean(neither, 1);
     expect(neither.stderr).toContain('needs cron or every');
     expectClean(await cli(['schedule', 'describe', id], { env }), 2);

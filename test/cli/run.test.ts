@@ -1,13 +1,13 @@
 // `cellos run`, `status` and `kill` against the test run's Temporal dev server, with a worker in this
 // process (startTestBed) on its own task queue, which the CLI gets through CELLOS_TASK_QUEUE.
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { CellResult } from '../../src/shared.ts';
+import type { CellResult } from '../../src/contract/index.ts';
 import { createCellHost } from '../../src/host/cell-host.ts';
 import { expectNoLeftovers, leftovers } from '../helpers/host.ts';
 import { startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
 import {
   buildDist,
-  cellDocument,
+  cliDocument,
   cli,
   cliSandbox,
   hasStackTrace,
@@ -34,9 +34,6 @@ afterAll(async () => {
   await box?.cleanup();
 });
 
-const sh = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) =>
-  cellDocument(['/bin/sh', '-c', script], run, spec);
-
 /** `cellos status <id> --json` until its cell reports `phase` (20 s at most). */
 async function waitForPhase(cellId: string, phase: string): Promise<Record<string, unknown>> {
   const until = Date.now() + 20_000;
@@ -55,7 +52,7 @@ async function waitForPhase(cellId: string, phase: string): Promise<Record<strin
 
 describe('cellos run', () => {
   it("prints the phases, the cell's output and a summary, and exits with the cell's code", async () => {
-    const doc = sh('echo hi; echo oops >&2; exit 3');
+    const doc = cliDocument('echo hi; echo oops >&2; exit 3');
     const r = await cli(['run', await box.doc('run-3.json', doc)], { env });
     expect(r.stdout).toBe('hi\n');
     expect(r.stderr).toMatch(/\[\d+\.\d\ds\] running on host \S+ \(sandbox \S+\)/);
@@ -65,7 +62,7 @@ describe('cellos run', () => {
   });
 
   it('prints exactly the CellResult as JSON with --json', async () => {
-    const doc = sh('echo hello');
+    const doc = cliDocument('echo hello');
     const r = await cli(['run', await box.doc('run-json.json', doc), '--json'], { env });
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as CellResult;
@@ -82,7 +79,7 @@ describe('cellos run', () => {
   });
 
   it('exits 3 listing every problem of an invalid document, and starts no workflow', async () => {
-    const bad = { ...sh('true'), kind: 'Cell', spec: { ...sh('true').spec, id: 'cli-invalid-run', lifetime: {} } };
+    const bad = { ...cliDocument('true', { id: 'cli-invalid-run', spec: { lifetime: {} } }), kind: 'Cell' };
     const r = await cli(['run', await box.doc('run-bad.json', bad)], { env });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('kind: must be "ExecutionCell"');
@@ -94,14 +91,14 @@ describe('cellos run', () => {
   });
 
   it('exits 3 when the host refuses the document (CellRejectedByHost)', async () => {
-    const doc = sh('true', { mounts: [{ source: '/etc', destination: '/mnt' }] });
+    const doc = cliDocument('true', { run: { mounts: [{ source: '/etc', destination: '/mnt' }] } });
     const r = await cli(['run', await box.doc('run-mount.json', doc)], { env });
     expect(r.stderr).toContain('CellRejectedByHost');
     expect(r.code).toBe(3);
   });
 
   it('exits 2 when the cell id is already running', async () => {
-    const doc = sh('sleep 30', { limits: { gracefulShutdownSeconds: 1 } });
+    const doc = cliDocument('sleep 30', { run: { limits: { gracefulShutdownSeconds: 1 } } });
     const file = await box.doc('run-twice.json', doc);
     const first = await cli(['run', file, '--no-wait', '--json'], { env });
     expect(first.code).toBe(0);
@@ -119,7 +116,7 @@ describe('cellos run', () => {
 
 describe('Ctrl-C during cellos run', () => {
   it('kills the cell with reason "interrupted", waits for its outcome and exits 130', async () => {
-    const doc = sh('sleep 30', { limits: { gracefulShutdownSeconds: 1 } });
+    const doc = cliDocument('sleep 30', { run: { limits: { gracefulShutdownSeconds: 1 } } });
     const run = startCli(['run', await box.doc('run-int.json', doc), '--json'], { env });
     await waitForPhase(doc.spec.id, 'running');
     run.child.kill('SIGINT');
@@ -139,7 +136,7 @@ describe('cellos worker', () => {
       timeoutMs: 60_000,
     });
     try {
-      const doc = sh('echo from the worker command');
+      const doc = cliDocument('echo from the worker command');
       const r = await cli(['run', await box.doc('run-worker.json', doc), '--json'], {
         env: { ...env, CELLOS_TASK_QUEUE: taskQueue },
       });
@@ -159,7 +156,7 @@ describe('cellos worker', () => {
 
 describe('cellos status and kill', () => {
   it('shows a running cell, kills it with a reason, and then shows its outcome', async () => {
-    const doc = sh('echo started; sleep 30', { limits: { gracefulShutdownSeconds: 1 } });
+    const doc = cliDocument('echo started; sleep 30', { run: { limits: { gracefulShutdownSeconds: 1 } } });
     const run = startCli(['run', await box.doc('run-kill.json', doc)], { env });
 
     const report = await waitForPhase(doc.spec.id, 'running');

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../../src/client/durations.ts';
 import { checkScheduleId, normalizeScheduleOptions, ScheduleOptionsError } from '../../src/client/schedule-options.ts';
-import { cellIdFromWorkflowId, cellQuery, quote, SearchAttributesMissingError } from '../../src/client/cell-query.ts';
+import { cellQuery, quote, SearchAttributesMissingError } from '../../src/client/cell-query.ts';
+import { cellIdFromWorkflowId } from '../../src/contract/index.ts';
 
 describe('durations', () => {
   it.each([

@@ -2,13 +2,14 @@
 // functions load from the same sources as on Node and run a real cell through runsc.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCellActivities } from '../../activities/cell-activities.ts';
-import { createPlacementActivities, type Admission } from '../../activities/placement.ts';
-import type { SandboxExit } from '../../activities/types.ts';
+import { createAdmissionActivities } from '../../activities/admission.ts';
+import type { Admission, SandboxExit } from '../../src/contract/index.ts';
 import { generateBundleConfig, serializeBundleConfig } from '../../src/bundle/config.ts';
 import { CellDocumentError } from '../../src/document/errors.ts';
 import { parseCellDocument } from '../../src/document/parse.ts';
 import { createCellHost } from '../../src/host/cell-host.ts';
 import { runCell } from '../../src/host/run-cell.ts';
+import { cellDocument, shDocument } from '../helpers/documents.ts';
 
 const rootfs =
   Deno.env.get('CELLOS_DEFAULT_ROOTFS') ?? new URL('../../.tools/rootfs/busybox', import.meta.url).pathname;
@@ -17,13 +18,7 @@ function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
 }
 
-function doc(id: string, argv: string[]) {
-  return parseCellDocument({
-    apiVersion: 'cellos.io/v1',
-    kind: 'ExecutionCell',
-    spec: { id, authority: { secretRefs: [] }, lifetime: { ttlSeconds: 30 }, run: { argv } },
-  });
-}
+const doc = (id: string, argv: string[]) => cellDocument(argv, { id, ttlSeconds: 30 });
 
 async function withHost<T>(fn: (host: Awaited<ReturnType<typeof createCellHost>>) => Promise<T>): Promise<T> {
   const stateDir = await Deno.makeTempDir({ prefix: 'cellos-deno-' });
@@ -76,24 +71,18 @@ Deno.test('a real cell runs through runsc under Deno with its exact exit code an
 Deno.test('the activity functions run a cell under Deno in a mock activity environment', async () => {
   await withHost(async (host) => {
     // Deno's checker does not infer MockActivityEnvironment.run's result type: name it.
+    const document = shDocument('echo act', { id: 'deno-act', ttlSeconds: 30 });
     const admitted: Admission = await new MockActivityEnvironment().run(
-      createPlacementActivities({ hostId: host.config.hostId }).admitCell,
-      {
-        document: {
-          apiVersion: 'cellos.io/v1',
-          kind: 'ExecutionCell',
-          spec: {
-            id: 'deno-act',
-            authority: { secretRefs: [] },
-            lifetime: { ttlSeconds: 30 },
-            run: { argv: ['/bin/sh', '-c', 'echo act'] },
-          },
-        },
-      },
+      createAdmissionActivities({ hostId: host.config.hostId }).admitCell,
+      { document },
+    );
+    assert(
+      admitted.cellId === 'deno-act' && admitted.hostId === host.config.hostId,
+      `admitted ${JSON.stringify(admitted)}`,
     );
     const acts = createCellActivities({ host });
     const env = new MockActivityEnvironment();
-    const exit: SandboxExit = await env.run(acts.runSandbox, { document: admitted.document, runKey: 'deno-run' });
+    const exit: SandboxExit = await env.run(acts.runSandbox, { cellId: admitted.cellId, document, runKey: 'deno-run' });
     assert(exit.outcome.kind === 'exited' && exit.outcome.code === 0, `outcome ${JSON.stringify(exit.outcome)}`);
     assert(exit.stdout.tail === 'act\n' && exit.removed, `exit ${JSON.stringify(exit)}`);
   });

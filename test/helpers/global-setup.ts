@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
+import type { DevServer } from '../../src/temporal/dev-server.ts';
+import { startTestDevServer } from './dev-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,8 +20,7 @@ let stateDir: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   stateDir = await mkdtemp(join(tmpdir(), 'cellos-temporal-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  server = await startDevServer({ stateDir, port, uiPort: port + 1, detached: false });
+  server = await startTestDevServer(stateDir);
   project.provide('temporalAddress', server.address);
   project.provide('temporalUiUrl', server.uiUrl ?? '');
   project.provide('temporalStateDir', stateDir);

@@ -4,10 +4,10 @@ import { mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
-import { parseCellDocument } from '../../src/document/parse.ts';
-import type { CellDocument, CellDocumentInput } from '../../src/document/schema.ts';
+import type { CellDocument } from '../../src/document/schema.ts';
 import { createCellHost, type CellHost } from '../../src/host/cell-host.ts';
 import type { HostConfigInput } from '../../src/host/config.ts';
+import { cellDocument } from './documents.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -36,25 +36,13 @@ export async function makeTestHost(
   });
 }
 
-let seq = 0;
+/** cellDocument with the arguments test/host passes: `run` merged into spec.run, `spec` into spec. */
 export function cellDoc(
   argv: string[],
   run: Record<string, unknown> = {},
   spec: Record<string, unknown> = {},
 ): CellDocument {
-  seq += 1;
-  const input: CellDocumentInput = {
-    apiVersion: 'cellos.io/v1',
-    kind: 'ExecutionCell',
-    spec: {
-      id: `t-${process.pid}-${seq}`,
-      authority: { secretRefs: [] },
-      lifetime: { ttlSeconds: 60 },
-      ...spec,
-      run: { argv, ...run },
-    } as CellDocumentInput['spec'],
-  };
-  return parseCellDocument(input);
+  return cellDocument(argv, { run, spec });
 }
 
 /** Sandboxes, records, bundles, cgroups and supervisors of this host: all must be gone. */

@@ -1,14 +1,17 @@
-// A real worker (shared + host queue) and client against the test run's dev server.
-import { Connection } from '@temporalio/client';
+// Temporal test beds: a real host, a worker for it in this process (shared + host queue) and a client,
+// against the test run's dev server (global-setup.ts).
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, IllegalStateError, NativeConnection, Runtime } from '@temporalio/worker';
-import { inject } from 'vitest';
-import { CellClient } from '../../src/client/cell-client.ts';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
+import type { CellClient, CellRun } from '../../src/client/cell-client.ts';
+import type { CellHost } from '../../src/host/cell-host.ts';
 import type { HostConfigInput } from '../../src/host/config.ts';
-import { createCellWorker, type CellWorker } from '../../src/worker/cell-worker.ts';
+import { createCellWorker, type CellWorker, type CellWorkerOptions } from '../../src/worker/cell-worker.ts';
 import { formatLogLine } from '../../src/worker/log-format.ts';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
-import { makeTestHost } from './host.ts';
+import { closeTestClient, connectTestClient } from './client.ts';
+import { expectNoLeftovers, makeTestHost } from './host.ts';
+import { until } from './wait.ts';
 
 // The SDK's default Runtime logs every worker state change as a multi-line INFO object: tests show
 // warnings only, one line each. Installed when this module loads, before any connection could
@@ -24,6 +27,50 @@ try {
   if (!(err instanceof IllegalStateError)) throw err;
 }
 
+/** Options of createCellWorker that a test may set; the rest comes from the bed. */
+export type TestWorkerOptions = Omit<CellWorkerOptions, 'connection' | 'taskQueue' | 'host' | 'workflowBundle'>;
+
+export interface TestWorker {
+  readonly worker: CellWorker;
+  readonly taskQueue: string;
+  readonly running: Promise<void>;
+  /** Shuts the worker down (as on SIGTERM) and waits for it. */
+  stop(): Promise<void>;
+  /** stop(), then closes the worker's connection; the host is the caller's. */
+  close(): Promise<void>;
+}
+
+/** A cell worker in this process, running against the test run's dev server for `host`. */
+export async function startTestWorker(
+  host: CellHost,
+  opts: { taskQueue?: string; worker?: TestWorkerOptions } = {},
+): Promise<TestWorker> {
+  const taskQueue = opts.taskQueue ?? `test-${host.config.hostId}`;
+  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const worker = await createCellWorker({
+    ...opts.worker,
+    connection,
+    taskQueue,
+    host,
+    workflowBundle: await loadWorkflowBundle(),
+  });
+  const running = worker.run();
+  const stop = async () => {
+    worker.shutdown();
+    await running;
+  };
+  return {
+    worker,
+    taskQueue,
+    running,
+    stop,
+    async close() {
+      await stop();
+      await connection.close();
+    },
+  };
+}
+
 export interface TemporalTestBed {
   readonly host: Awaited<ReturnType<typeof makeTestHost>>;
   readonly worker: CellWorker;
@@ -35,56 +82,93 @@ export interface TemporalTestBed {
   close(): Promise<void>;
 }
 
-export async function startTestBed(
-  opts: {
-    host?: HostConfigInput;
-    hostScheduleToStartSeconds?: number;
-    /** Join another bed's queue (e.g. a second worker for the same host id and state dir). */
-    taskQueue?: string;
-  } = {},
-): Promise<TemporalTestBed> {
-  const address = inject('temporalAddress');
+export interface TestBedOptions {
+  host?: HostConfigInput;
+  hostScheduleToStartSeconds?: number;
+  /** Join another bed's queue (e.g. a second worker for the same host id and state dir). */
+  taskQueue?: string;
+  worker?: TestWorkerOptions;
+}
+
+/** A host of its own, a worker for it in this process and a client, on the test run's dev server. */
+export async function startTestBed(opts: TestBedOptions = {}): Promise<TemporalTestBed> {
   const host = await makeTestHost(opts.host);
-  const taskQueue = opts.taskQueue ?? `test-${host.config.hostId}`;
-  const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await createCellWorker({
-    connection: nativeConnection,
-    taskQueue,
-    host,
-    workflowBundle: await loadWorkflowBundle(),
-  });
-  const running = worker.run();
-  const connection = await Connection.connect({ address });
-  const client = new CellClient({ connection, taskQueue, hostScheduleToStartSeconds: opts.hostScheduleToStartSeconds });
+  const { worker, taskQueue, running, stop, close } = await startTestWorker(host, opts);
+  const client = await connectTestClient({ taskQueue, hostScheduleToStartSeconds: opts.hostScheduleToStartSeconds });
   return {
     host,
     worker,
     client,
     taskQueue,
     running,
-    async stopWorker() {
-      worker.shutdown();
-      await running;
-    },
+    stopWorker: stop,
     async close() {
-      worker.shutdown();
-      await running;
-      await nativeConnection.close();
-      await connection.close();
+      await close();
+      await closeTestClient(client);
       await host.cleanupDir();
     },
   };
 }
 
+/**
+ * The test bed of a file (or describe block): started before its tests, closed after them. After
+ * each test, `afterEach` runs (e.g. to delete schedules), then the host must have nothing left. The
+ * bed's fields can be read from the tests and hooks, once it has started.
+ */
+export function useTestBed(
+  opts: TestBedOptions = {},
+  hooks: { afterEach?: (bed: TemporalTestBed) => Promise<void> } = {},
+): TemporalTestBed {
+  let started: TemporalTestBed | undefined;
+  const bed = (): TemporalTestBed => {
+    if (!started) throw new Error('the test bed is not running: it starts in beforeAll and is closed in afterAll');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startTestBed(opts);
+  });
+  afterEach(async () => {
+    await hooks.afterEach?.(bed());
+    await expectNoLeftovers(bed().host);
+  });
+  afterAll(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  return {
+    get host() {
+      return bed().host;
+    },
+    get worker() {
+      return bed().worker;
+    },
+    get client() {
+      return bed().client;
+    },
+    get taskQueue() {
+      return bed().taskQueue;
+    },
+    get running() {
+      return bed().running;
+    },
+    stopWorker: () => bed().stopWorker(),
+    close: () => bed().close(),
+  };
+}
+
 /** Polls a cell's status until it reaches `phase` (20 s at most). */
-export async function waitForPhase<T extends { phase: string }>(status: () => Promise<T>, phase: string): Promise<T> {
-  const until = Date.now() + 20_000;
-  for (;;) {
-    const s = await status().catch(() => undefined);
-    if (s?.phase === phase) return s;
-    if (Date.now() > until) throw new Error(`cell never reached phase ${phase} (last: ${s?.phase})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function waitForPhase<T extends { phase: string }>(status: () => Promise<T>, phase: string): Promise<T> {
+  return waitForStatus(status, `phase ${phase}`, (s) => s.phase === phase);
+}
+
+/** Polls a cell's status until `done` holds for it (20 s at most). */
+export async function waitForStatus<T>(status: () => Promise<T>, what: string, done: (s: T) => boolean): Promise<T> {
+  const s = await until(
+    `the cell reaching ${what}`,
+    () => status().catch(() => undefined),
+    (s) => s !== undefined && done(s),
+  );
+  return s!;
 }
 
 /** The full event history of one workflow run, as the server stores it. */
@@ -112,11 +196,19 @@ export async function waitForContainer(
   status = 'running',
 ): Promise<void> {
   const id = bed.host.sandboxIdFor(run.cellId, run.runId);
-  const until = Date.now() + 20_000;
-  for (;;) {
-    const state = await bed.host.runsc.state(id);
-    if (state?.status === status) return;
-    if (Date.now() > until) throw new Error(`container ${id} never became ${status} (last: ${state?.status})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(
+    `container ${id} becoming ${status}`,
+    async () => (await bed.host.runsc.state(id))?.status,
+    (s) => s === status,
+  );
+}
+
+/** Starts a cell and waits until its sandbox runs; returns the run and the sandbox's id. */
+export async function startRunningCell(
+  bed: TemporalTestBed,
+  document: unknown,
+): Promise<{ run: CellRun; sandboxId: string }> {
+  const run = await bed.client.start(document);
+  await waitForContainer(bed, run);
+  return { run, sandboxId: bed.host.sandboxIdFor(run.cellId, run.runId) };
 }

@@ -1,29 +1,19 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveRootfs, RootfsError } from '../../src/rootfs/index.ts';
-import { expectSampleRootfs, tempDir } from './helpers.ts';
-import { dockerSave, gzip, layerTar, sampleLayers } from './images.ts';
+import { expectSampleRootfs, useSampleLayers, useWorkspace } from './helpers.ts';
+import { dockerSave, gzip, layerTar } from './images.ts';
 
-let layers: Buffer[];
-let work: { dir: string; cleanup: () => Promise<void> };
-let cache: string;
-
-beforeAll(async () => {
-  layers = await sampleLayers();
-});
-beforeEach(async () => {
-  work = await tempDir();
-  cache = join(work.dir, 'cache');
-});
-afterEach(async () => work.cleanup());
+const work = useWorkspace();
+const layers = useSampleLayers();
 
 describe('a docker-save archive', () => {
   it('unpacks a docker save tarball, keyed by its image id', async () => {
     const image = join(work.dir, 'saved.tar');
     const { digest } = await dockerSave(image, layers);
-    const result = await resolveRootfs({ image }, { defaultRootfs: '/', imageCacheDir: cache });
-    expect(result).toEqual({ path: join(cache, digest.slice(7), 'rootfs'), source: 'image', digest });
+    const result = await resolveRootfs({ image }, work.opts());
+    expect(result).toEqual({ path: join(work.cache, digest.slice(7), 'rootfs'), source: 'image', digest });
     await expectSampleRootfs(result.path);
   });
 
@@ -32,10 +22,7 @@ describe('a docker-save archive', () => {
     await dockerSave(image, layers);
     const { readFile } = await import('node:fs/promises');
     await writeFile(join(work.dir, 'saved.tar.gz'), gzip(await readFile(image)));
-    const result = await resolveRootfs(
-      { image: join(work.dir, 'saved.tar.gz') },
-      { defaultRootfs: '/', imageCacheDir: cache },
-    );
+    const result = await resolveRootfs({ image: join(work.dir, 'saved.tar.gz') }, work.opts());
     await expectSampleRootfs(result.path);
   });
 
@@ -61,12 +48,12 @@ describe('a docker-save archive', () => {
       members.map((m) => ({ name: m.name, content: m.name === layerNames[1] ? evil : m.content })),
     );
     await writeFile(image, rebuilt);
-    const err = await resolveRootfs({ image }, { defaultRootfs: '/', imageCacheDir: cache }).catch((e: unknown) => e);
+    const err = await resolveRootfs({ image }, work.opts()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RootfsError);
     expect((err as RootfsError).reason).toBe('DigestMismatch');
     expect((err as RootfsError).message).toMatch(/digest mismatch for layer 2 \(sha256:[0-9a-f]{12}\)/);
     expect(configName).toMatch(/^[0-9a-f]{64}\.json$/);
-    expect(await readdir(cache).catch(() => [])).toEqual([]);
+    expect(await readdir(work.cache).catch(() => [])).toEqual([]);
   });
 
   it('refuses a manifest.json whose Layers point outside the archive', async () => {
@@ -83,7 +70,7 @@ describe('a docker-save archive', () => {
         { name: 'manifest.json', content: JSON.stringify([{ Config: 'config.json', Layers: ['../../etc/passwd'] }]) },
       ]),
     );
-    await expect(resolveRootfs({ image }, { defaultRootfs: '/', imageCacheDir: cache })).rejects.toMatchObject({
+    await expect(resolveRootfs({ image }, work.opts())).rejects.toMatchObject({
       reason: 'UnsafePath',
       message: expect.stringMatching(/manifest\.json Layers\[0\] names "\.\.\/\.\.\/etc\/passwd" \(contains \.\.\)/),
     });

@@ -1,12 +1,51 @@
-// Temp directories and the checks every test of the sample image makes.
+// Temp folders and the checks every test of the sample image makes.
 import { lstat, mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { sampleLayers } from './images.ts';
 
-export async function tempDir(prefix = 'cellos-rootfs-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+export interface Workspace {
+  /** The running test's temp folder. */
+  readonly dir: string;
+  /** The image cache, `<dir>/cache` (made by whoever first writes to it). */
+  readonly cache: string;
+  /** resolveRootfs's options: this cache, and `/` (or `defaultRootfs`) as the default rootfs. */
+  opts(defaultRootfs?: string): { defaultRootfs: string; imageCacheDir: string };
+}
+
+/** A temp folder of its own for each test of the file: made before the test, removed after it. */
+export function useWorkspace(): Workspace {
+  let current: string | undefined;
+  const dir = () => {
+    if (current === undefined) throw new Error('the workspace exists only while a test runs');
+    return current;
+  };
+  beforeEach(async () => {
+    current = await mkdtemp(join(tmpdir(), 'cellos-rootfs-'));
+  });
+  afterEach(async () => {
+    if (current !== undefined) await rm(current, { recursive: true, force: true });
+    current = undefined;
+  });
+  return {
+    get dir() {
+      return dir();
+    },
+    get cache() {
+      return join(dir(), 'cache');
+    },
+    opts: (defaultRootfs = '/') => ({ defaultRootfs, imageCacheDir: join(dir(), 'cache') }),
+  };
+}
+
+/** sampleLayers(), made once for the file's tests: the returned array is filled before they run. */
+export function useSampleLayers(): Buffer[] {
+  const layers: Buffer[] = [];
+  beforeAll(async () => {
+    layers.push(...(await sampleLayers()));
+  });
+  return layers;
 }
 
 const exists = (p: string) =>

@@ -1,19 +1,17 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { resolveRootfs, RootfsError } from '../../src/rootfs/index.ts';
-import { tempDir } from './helpers.ts';
+import { useWorkspace } from './helpers.ts';
 
-let work: { dir: string; cleanup: () => Promise<void> };
+const work = useWorkspace();
 let rootfs: string;
-const opts = (defaultRootfs = rootfs) => ({ defaultRootfs, imageCacheDir: join(work.dir, 'cache') });
+const opts = (defaultRootfs = rootfs) => work.opts(defaultRootfs);
 
 beforeEach(async () => {
-  work = await tempDir();
   rootfs = join(work.dir, 'rootfs');
   await mkdir(join(rootfs, 'tmp'), { recursive: true });
 });
-afterEach(async () => work.cleanup());
 
 describe('a host directory rootfs', () => {
   it('uses the default rootfs when the document names none', async () => {

@@ -2,34 +2,30 @@
 // rootfs, and nothing half-made stays in the cache.
 import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { resolveRootfs, RootfsError } from '../../src/rootfs/index.ts';
-import { tempDir } from './helpers.ts';
+import { useWorkspace } from './helpers.ts';
 import { layerTar, ociLayout, type LayerEntry } from './images.ts';
 
-let work: { dir: string; cleanup: () => Promise<void> };
+const work = useWorkspace();
 let outside: string;
-let cache: string;
 
 beforeEach(async () => {
-  work = await tempDir();
-  cache = join(work.dir, 'cache');
   outside = join(work.dir, 'outside');
   await mkdir(outside);
   await writeFile(join(outside, 'keep'), 'host file\n');
 });
-afterEach(async () => work.cleanup());
 
 /** Resolves an image of these layers; returns the RootfsError it must fail with. */
 async function refuse(...layers: LayerEntry[][]): Promise<RootfsError> {
   const image = join(work.dir, 'image');
   const tars = await Promise.all(layers.map((entries) => layerTar(entries)));
   await ociLayout(image, [{ layers: tars }]);
-  const err = await resolveRootfs({ image }, { defaultRootfs: '/', imageCacheDir: cache }).catch((e: unknown) => e);
+  const err = await resolveRootfs({ image }, work.opts()).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(RootfsError);
   expect(await readdir(outside)).toEqual(['keep']);
   expect(await readFile(join(outside, 'keep'), 'utf8')).toBe('host file\n');
-  expect(await readdir(cache).catch(() => [])).toEqual([]);
+  expect(await readdir(work.cache).catch(() => [])).toEqual([]);
   expect(await readdir(work.dir)).toEqual(expect.not.arrayContaining(['pwned']));
   return err as RootfsError;
 }
@@ -117,7 +113,7 @@ describe('a hostile layer', () => {
       await layerTar([{ name: 'keep', content: 'inside\n' }]),
     ];
     await ociLayout(image, [{ layers: tars }]);
-    const { path } = await resolveRootfs({ image }, { defaultRootfs: '/', imageCacheDir: cache });
+    const { path } = await resolveRootfs({ image }, work.opts());
     expect((await lstat(join(path, 'keep'))).isFile()).toBe(true);
     expect(await readFile(join(path, 'keep'), 'utf8')).toBe('inside\n');
     expect(await readFile(join(outside, 'keep'), 'utf8')).toBe('host file\n');

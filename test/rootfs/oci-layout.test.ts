@@ -1,31 +1,20 @@
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveRootfs, RootfsError } from '../../src/rootfs/index.ts';
-import { expectSampleRootfs, tempDir } from './helpers.ts';
-import { layerTar, ociLayout, sampleLayers, tarDirectory } from './images.ts';
+import { expectSampleRootfs, useSampleLayers, useWorkspace } from './helpers.ts';
+import { layerTar, ociLayout, tarDirectory } from './images.ts';
 
-let layers: Buffer[];
-let work: { dir: string; cleanup: () => Promise<void> };
-let cache: string;
-const opts = () => ({ defaultRootfs: '/', imageCacheDir: cache });
-
-beforeAll(async () => {
-  layers = await sampleLayers();
-});
-beforeEach(async () => {
-  work = await tempDir();
-  cache = join(work.dir, 'cache');
-});
-afterEach(async () => work.cleanup());
+const work = useWorkspace();
+const layers = useSampleLayers();
 
 describe('an OCI image layout', () => {
   it('unpacks a layout directory with two gzip layers, honouring whiteouts and an opaque directory', async () => {
     const image = join(work.dir, 'image');
     const [manifest] = await ociLayout(image, [{ layers }]);
-    const result = await resolveRootfs({ image }, opts());
+    const result = await resolveRootfs({ image }, work.opts());
     expect(result).toEqual({
-      path: join(cache, manifest!.digest.slice('sha256:'.length), 'rootfs'),
+      path: join(work.cache, manifest!.digest.slice('sha256:'.length), 'rootfs'),
       source: 'image',
       digest: manifest!.digest,
     });
@@ -37,7 +26,7 @@ describe('an OCI image layout', () => {
     const [manifest] = await ociLayout(image, [{ layers }]);
     await tarDirectory(image, join(work.dir, 'image.tar'));
     await tarDirectory(image, join(work.dir, 'image.tar.gz'), true);
-    const plain = await resolveRootfs({ image: join(work.dir, 'image.tar') }, opts());
+    const plain = await resolveRootfs({ image: join(work.dir, 'image.tar') }, work.opts());
     expect(plain.digest).toBe(manifest!.digest);
     await expectSampleRootfs(plain.path);
 
@@ -55,7 +44,7 @@ describe('an OCI image layout', () => {
   it('accepts uncompressed layers', async () => {
     const image = join(work.dir, 'image');
     await ociLayout(image, [{ layers, gzipLayers: false }]);
-    await expectSampleRootfs((await resolveRootfs({ image }, opts())).path);
+    await expectSampleRootfs((await resolveRootfs({ image }, work.opts())).path);
   });
 
   it('picks the linux/amd64 image when the index lists several platforms', async () => {
@@ -66,7 +55,7 @@ describe('an OCI image layout', () => {
       { layers: [arm], architecture: 'arm64' },
       { layers: [amd], architecture: 'amd64' },
     ]);
-    const result = await resolveRootfs({ image }, opts());
+    const result = await resolveRootfs({ image }, work.opts());
     expect(result.digest).toBe(manifests[1]!.digest);
     expect(await readFile(join(result.path, 'arch'), 'utf8')).toBe('amd64');
   });
@@ -76,7 +65,7 @@ describe('an OCI image layout', () => {
     const arm = await layerTar([{ name: 'arch', content: 'arm64' }]);
     const amd = await layerTar([{ name: 'arch', content: 'amd64' }]);
     await ociLayout(image, [{ layers: [amd] }, { layers: [arm], architecture: 'arm64' }], false);
-    const result = await resolveRootfs({ image }, opts());
+    const result = await resolveRootfs({ image }, work.opts());
     expect(await readFile(join(result.path, 'arch'), 'utf8')).toBe('amd64');
   });
 
@@ -85,7 +74,7 @@ describe('an OCI image layout', () => {
     const a = await layerTar([{ name: 'a', content: 'a' }]);
     const b = await layerTar([{ name: 'b', content: 'b' }]);
     const manifests = await ociLayout(image, [{ layers: [a] }, { layers: [b] }]);
-    const err = await resolveRootfs({ image }, opts()).catch((e: unknown) => e);
+    const err = await resolveRootfs({ image }, work.opts()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RootfsError);
     expect((err as RootfsError).reason).toBe('AmbiguousImage');
     expect((err as RootfsError).message).toMatch(
@@ -103,7 +92,7 @@ describe('an OCI image layout', () => {
     const bytes = await readFile(blob);
     bytes[bytes.length - 5]! ^= 0xff;
     await writeFile(blob, bytes);
-    const err = await resolveRootfs({ image }, opts()).catch((e: unknown) => e);
+    const err = await resolveRootfs({ image }, work.opts()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RootfsError);
     expect((err as RootfsError).reason).toBe('DigestMismatch');
     expect((err as RootfsError).message).toMatch(/^spec\.run\.rootfs\.image: .*digest mismatch for layer 2 \(sha256:/);
@@ -115,7 +104,7 @@ describe('an OCI image layout', () => {
     const [manifest] = await ociLayout(image, [{ layers }]);
     const blob = join(image, 'blobs/sha256', manifest!.digest.slice('sha256:'.length));
     await writeFile(blob, (await readFile(blob, 'utf8')).replace('"schemaVersion":2', '"schemaVersion": 2'));
-    await expect(resolveRootfs({ image }, opts())).rejects.toThrow(/digest mismatch for manifest sha256:/);
+    await expect(resolveRootfs({ image }, work.opts())).rejects.toThrow(/digest mismatch for manifest sha256:/);
   });
 
   it('refuses a layout whose layer blob is missing', async () => {
@@ -123,13 +112,13 @@ describe('an OCI image layout', () => {
     const [manifest] = await ociLayout(image, [{ layers }]);
     const layer = manifest!.layers[0]!.digest.slice('sha256:'.length);
     await rename(join(image, 'blobs/sha256', layer), join(work.dir, 'moved'));
-    await expect(resolveRootfs({ image }, opts())).rejects.toThrow(/blobs\/sha256\/[0-9a-f]{64} is missing/);
+    await expect(resolveRootfs({ image }, work.opts())).rejects.toThrow(/blobs\/sha256\/[0-9a-f]{64} is missing/);
     await expectCacheEmpty();
   });
 
   it('refuses a missing image file, naming the field', async () => {
     const image = join(work.dir, 'nope.tar');
-    const err = await resolveRootfs({ image }, opts()).catch((e: unknown) => e);
+    const err = await resolveRootfs({ image }, work.opts()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RootfsError);
     expect((err as RootfsError).reason).toBe('NotFound');
     expect((err as RootfsError).field).toBe('spec.run.rootfs.image');
@@ -139,7 +128,7 @@ describe('an OCI image layout', () => {
   it('refuses a file that is not an image', async () => {
     const image = join(work.dir, 'notes.txt');
     await writeFile(image, 'just some text, not a tar archive at all\n'.repeat(20));
-    await expect(resolveRootfs({ image }, opts())).rejects.toMatchObject({
+    await expect(resolveRootfs({ image }, work.opts())).rejects.toMatchObject({
       name: 'RootfsError',
       reason: 'NotAnImage',
       message: expect.stringMatching(
@@ -152,7 +141,7 @@ describe('an OCI image layout', () => {
     const image = join(work.dir, 'empty');
     await ociLayout(image, []);
     await rename(join(image, 'index.json'), join(image, 'index.json.bak'));
-    await expect(resolveRootfs({ image }, opts())).rejects.toThrow(/is not an image: neither an OCI image layout/);
+    await expect(resolveRootfs({ image }, work.opts())).rejects.toThrow(/is not an image: neither an OCI image layout/);
   });
 
   it('refuses zstd layers with a clear message', async () => {
@@ -171,7 +160,7 @@ describe('an OCI image layout', () => {
         manifests: [{ mediaType: manifest!.mediaType, digest: `sha256:${hex}`, size: text.length }],
       }),
     );
-    await expect(resolveRootfs({ image }, opts())).rejects.toMatchObject({
+    await expect(resolveRootfs({ image }, work.opts())).rejects.toMatchObject({
       reason: 'Unsupported',
       message: expect.stringMatching(/zstd/),
     });
@@ -179,6 +168,6 @@ describe('an OCI image layout', () => {
 });
 
 async function expectCacheEmpty(): Promise<void> {
-  const left = await readdir(cache).catch(() => []);
+  const left = await readdir(work.cache).catch(() => []);
   expect(left).toEqual([]);
 }

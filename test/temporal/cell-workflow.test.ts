@@ -1,33 +1,13 @@
 // The cell workflow end to end: real dev server, real worker, real runsc.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CellAlreadyRunningError, CellFailedError } from '../../src/client/cell-client.ts';
 import { CellDocumentError } from '../../src/document/errors.ts';
-import { expectNoLeftovers } from '../helpers/host.ts';
-import { startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
+import { deadlineDocument, loopScript, rawDocument, shDocument } from '../helpers/documents.ts';
+import { useTestBed, waitForStatus } from '../helpers/temporal.ts';
 
-let bed: TemporalTestBed;
-beforeAll(async () => {
-  bed = await startTestBed();
-});
-afterEach(async () => {
-  await expectNoLeftovers(bed.host);
-});
-afterAll(async () => {
-  await bed?.close();
-});
+const bed = useTestBed();
 
-let seq = 0;
-const doc = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) => ({
-  apiVersion: 'cellos.io/v1',
-  kind: 'ExecutionCell',
-  spec: {
-    id: `wf-${process.pid}-${++seq}`,
-    authority: { secretRefs: [] },
-    lifetime: { ttlSeconds: 60 },
-    ...spec,
-    run: { argv: ['/bin/sh', '-c', script], ...run },
-  },
-});
+const doc = (script: string, run: Record<string, unknown> = {}) => shDocument(script, { prefix: 'wf', run });
 
 describe('cell workflow', () => {
   it('runs a cell to success and returns its output and phases', async () => {
@@ -51,32 +31,20 @@ describe('cell workflow', () => {
   });
 
   it('handles an instant exit', async () => {
-    const r = await bed.client.run({ ...doc(''), spec: { ...doc('').spec, run: { argv: ['/bin/true'] } } });
+    const r = await bed.client.run(rawDocument(['/bin/true'], { prefix: 'wf' }));
     expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
   });
 
   it('kills a TERM-trapping cell at its deadline with SIGTERM', async () => {
     const t0 = Date.now();
-    const r = await bed.client.run(
-      doc(
-        "trap 'exit 9' TERM; while true; do sleep 0.1; done",
-        { limits: { gracefulShutdownSeconds: 5 } },
-        { lifetime: { ttlSeconds: 2 } },
-      ),
-    );
+    const r = await bed.client.run(deadlineDocument(9, { ttlSeconds: 2, graceSeconds: 5 }, { prefix: 'wf' }));
     expect(r.outcome).toEqual({ kind: 'deadline', signal: 'SIGTERM', exitCode: 9 });
     expect(Date.now() - t0).toBeLessThan(2000 + 3000);
   });
 
   it('kills a TERM-ignoring cell at its deadline with SIGKILL after the grace', async () => {
     const t0 = Date.now();
-    const r = await bed.client.run(
-      doc(
-        "trap '' TERM; while true; do sleep 0.1; done",
-        { limits: { gracefulShutdownSeconds: 2 } },
-        { lifetime: { ttlSeconds: 1 } },
-      ),
-    );
+    const r = await bed.client.run(deadlineDocument('ignore', { ttlSeconds: 1, graceSeconds: 2 }, { prefix: 'wf' }));
     const took = Date.now() - t0;
     expect(r.outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
     expect(r.phases.killing).toBeGreaterThanOrEqual(2000);
@@ -85,8 +53,8 @@ describe('cell workflow', () => {
   });
 
   it('kills a running cell on request with the reason', async () => {
-    const run = await bed.client.start(doc("trap 'exit 4' TERM; while true; do sleep 0.1; done"));
-    await waitForPhase(run.status, 'running');
+    const run = await bed.client.start(doc(loopScript(4)));
+    await waitForRunning(run.status);
     await run.kill('operator says stop');
     const r = await run.result();
     expect(r.outcome).toEqual({ kind: 'killed', reason: 'operator says stop', signal: 'SIGTERM' });
@@ -94,7 +62,7 @@ describe('cell workflow', () => {
 
   it('cleans up when the workflow is cancelled mid-run', async () => {
     const run = await bed.client.start(doc('sleep 30'));
-    await waitForPhase(run.status, 'running');
+    await waitForRunning(run.status);
     await bed.client.temporal.workflow.getHandle(run.workflowId).cancel();
     const r = await run.result();
     expect(r.outcome.kind).toBe('cancelled');
@@ -103,7 +71,7 @@ describe('cell workflow', () => {
 
   it('answers a status query while the cell runs', async () => {
     const run = await bed.client.start(doc('sleep 1'));
-    const status = await waitFor(run.status, (s) => s.phase === 'running' && s.sandboxStartedAt !== undefined);
+    const status = await waitForRunning(run.status);
     expect(status.hostId).toBe(bed.host.config.hostId);
     expect(status.sandboxId).toMatch(/^wf-/);
     expect(Date.parse(status.sandboxStartedAt ?? '')).toBeGreaterThan(0);
@@ -176,18 +144,10 @@ describe('logs', () => {
   });
 });
 
-async function waitFor<T extends { phase: string }>(status: () => Promise<T>, done: (s: T) => boolean): Promise<T> {
-  const until = Date.now() + 20_000;
-  for (;;) {
-    const s = await status().catch(() => undefined);
-    if (s && done(s)) return s;
-    if (Date.now() > until) throw new Error(`cell never reached the expected state (last: ${JSON.stringify(s)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Running, with its sandbox started (so that signals reach the workload). */
-const waitForPhase = <T extends { phase: string; sandboxStartedAt?: string | undefined }>(
-  status: () => Promise<T>,
-  phase: string,
-) => waitFor(status, (s) => s.phase === phase && (phase !== 'running' || s.sandboxStartedAt !== undefined));
+const waitForRunning = <T extends { phase: string; sandboxStartedAt?: string | undefined }>(status: () => Promise<T>) =>
+  waitForStatus(
+    status,
+    'running with its sandbox started',
+    (s) => s.phase === 'running' && s.sandboxStartedAt !== undefined,
+  );

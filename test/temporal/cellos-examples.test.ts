@@ -1,23 +1,13 @@
 // CellOS's own example documents (test/fixtures/documents/, see /work/shared/notes/cellos-document.md)
 // run end to end through Temporal: real dev server, worker, runsc and the busybox rootfs.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CellFailedError } from '../../src/client/cell-client.ts';
 import { FULL_DOCUMENT, REAL_DOCUMENT, documentJson, documentText } from '../fixtures/documents/load.ts';
-import { expectNoLeftovers } from '../helpers/host.ts';
-import { fetchHistory, startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
+import { fetchHistory, useTestBed } from '../helpers/temporal.ts';
 
 const SECRET = 's3cret';
 
-let bed: TemporalTestBed;
-beforeAll(async () => {
-  bed = await startTestBed({ host: { secrets: { DB_PASSWORD: SECRET } } });
-});
-afterEach(async () => {
-  await expectNoLeftovers(bed.host);
-});
-afterAll(async () => {
-  await bed?.close();
-});
+const bed = useTestBed({ host: { secrets: { DB_PASSWORD: SECRET } } });
 
 /**
  * Every string in a history, with each payload's bytes decoded as UTF-8 (historyToJSON would show them

@@ -3,24 +3,27 @@
 // real runsc. (A worker cannot SIGKILL the process it runs in: shutting it down stands in for its
 // death here, its activities being cancelled with WORKER_SHUTDOWN; the SIGKILL variants are the
 // chaos test's.)
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection } from '@temporalio/worker';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sandboxIdFor } from '../../src/bundle/ids.ts';
 import { createReconciler } from '../../src/host/reconciler.ts';
 import { cellRunStateFrom } from '../../src/worker/cell-run-state.ts';
-import { createCellWorker } from '../../src/worker/cell-worker.ts';
-import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
+import { shDocument } from '../helpers/documents.ts';
 import { expectNoLeftovers, makeTestHost } from '../helpers/host.ts';
+import { listProcesses } from '../helpers/processes.ts';
 import {
   activityAttempts,
   fetchHistory,
   startTestBed,
+  startRunningCell,
+  startTestWorker,
   waitForContainer,
   type TemporalTestBed,
+  type TestWorker,
 } from '../helpers/temporal.ts';
+import { sleep, until } from '../helpers/wait.ts';
 
 /** Beds of the running test, closed after it (newest first: a second worker may share a host's state). */
 const beds: TemporalTestBed[] = [];
@@ -33,18 +36,7 @@ afterEach(async () => {
   for (const b of beds.splice(0).reverse()) await b.close();
 });
 
-let seq = 0;
-const doc = (script: string, spec: Record<string, unknown> = {}) => ({
-  apiVersion: 'cellos.io/v1',
-  kind: 'ExecutionCell',
-  spec: {
-    id: `crash-${process.pid}-${++seq}`,
-    authority: { secretRefs: [] },
-    lifetime: { ttlSeconds: 120 },
-    ...spec,
-    run: { argv: ['/bin/sh', '-c', script] },
-  },
-});
+const doc = (script: string) => shDocument(script, { prefix: 'crash', ttlSeconds: 120 });
 
 const scheduledActivities = (history: History) =>
   (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
@@ -52,9 +44,7 @@ const scheduledActivities = (history: History) =>
 describe('worker shutdown', () => {
   it('leaves running cells running, and a restarted worker of the same host ends them with their true outcome', async () => {
     const first = await bed();
-    const run = await first.client.start(doc('sleep 12; echo done; exit 3'));
-    await waitForContainer(first, run);
-    const sandboxId = first.host.sandboxIdFor(run.cellId, run.runId);
+    const { run, sandboxId } = await startRunningCell(first, doc('sleep 12; echo done; exit 3'));
 
     const t0 = Date.now();
     await first.stopWorker();
@@ -86,9 +76,7 @@ describe('worker shutdown', () => {
 describe('host lost', () => {
   it('ends a cell whose host never comes back as host-lost, without trying to kill or remove its sandbox', async () => {
     const lost = await bed({ hostScheduleToStartSeconds: 5 });
-    const run = await lost.client.start(doc('sleep 60'));
-    await waitForContainer(lost, run);
-    const sandboxId = lost.host.sandboxIdFor(run.cellId, run.runId);
+    const { run, sandboxId } = await startRunningCell(lost, doc('sleep 60'));
     // Another host keeps the shared queue served, so the workflow can end without the lost one.
     await bed({ taskQueue: lost.taskQueue });
     await lost.stopWorker();
@@ -125,15 +113,14 @@ describe('host lost', () => {
 describe('lost sandboxes and skipped cleanups', () => {
   it('ends a running cell whose supervisor and sandbox vanished as lost, and removes what is left', async () => {
     const b = await bed();
-    const run = await b.client.start(doc('sleep 60'));
-    await waitForContainer(b, run);
-    const sandboxId = b.host.sandboxIdFor(run.cellId, run.runId);
+    const { run, sandboxId } = await startRunningCell(b, doc('sleep 60'));
     const pid = Number(await readFile(join(b.host.config.cellsDir, sandboxId, 'supervisor.pid'), 'utf8'));
     // As a host reboot would: the supervisor's group (sh, runsc run, gofer) and runsc-sandbox, which
     // runs in a session of its own.
     process.kill(-pid, 'SIGKILL');
-    for (const p of await processesNaming(`--root=${b.host.config.runscRoot}`, sandboxId)) {
-      process.kill(p, 'SIGKILL');
+    const root = `--root=${b.host.config.runscRoot}`;
+    for (const p of await listProcesses()) {
+      if (p.commandLine.includes(root) && p.commandLine.includes(sandboxId)) process.kill(p.pid, 'SIGKILL');
     }
     const r = await run.result();
     expect(r.outcome).toEqual({ kind: 'lost', reason: expect.stringMatching(/supervisor exited without a record/) });
@@ -143,9 +130,7 @@ describe('lost sandboxes and skipped cleanups', () => {
 
   it('removes the sandbox of a terminated workflow (which skips its cleanup) in the next reconcile', async () => {
     const b = await bed();
-    const run = await b.client.start(doc('sleep 60'));
-    await waitForContainer(b, run);
-    const sandboxId = b.host.sandboxIdFor(run.cellId, run.runId);
+    const { run, sandboxId } = await startRunningCell(b, doc('sleep 60'));
     await b.client.temporal.workflow.getHandle(run.workflowId, run.runId).terminate('test: terminated');
     expect((await b.host.runsc.state(sandboxId))?.status).toBe('running');
     expect(await b.worker.reconcile()).toEqual([
@@ -180,66 +165,44 @@ describe('lost sandboxes and skipped cleanups', () => {
 describe('the reconciler in the worker', () => {
   it('runs at start and then every interval while the worker runs, and stops with it', async () => {
     const host = await makeTestHost();
-    const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const orphan = async (n: number) => {
+      const dir = join(host.config.bundleDir, sandboxIdFor(`periodic-${process.pid}-${n}`, 'run'));
+      await mkdir(dir, { recursive: true });
+      return dir;
+    };
+    const gone = async (path: string) => !(await exists(path));
+    let worker: TestWorker | undefined;
     try {
-      const orphan = async (n: number) => {
-        const dir = join(host.config.bundleDir, sandboxIdFor(`periodic-${process.pid}-${n}`, 'run'));
-        await mkdir(dir, { recursive: true });
-        return dir;
-      };
       const atStart = await orphan(1);
       const logs: string[] = [];
-      const worker = await createCellWorker({
-        connection,
-        taskQueue: `test-${host.config.hostId}`,
-        host,
-        workflowBundle: await loadWorkflowBundle(),
-        reconcileIntervalMs: 300,
-        orphanGraceMs: 0,
-        log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields)}`),
+      worker = await startTestWorker(host, {
+        worker: {
+          reconcileIntervalMs: 300,
+          orphanGraceMs: 0,
+          log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields)}`),
+        },
       });
-      const running = worker.run();
-      await until(async () => !(await exists(atStart)));
+      await until(`removal of ${atStart}`, () => gone(atStart), Boolean, { ms: 10_000 });
       const later = await orphan(2);
-      await until(async () => !(await exists(later)));
+      await until(`removal of ${later}`, () => gone(later), Boolean, { ms: 10_000 });
       expect(logs.filter((l) => l.startsWith('reconcile: removing sandbox'))).toHaveLength(2);
       const t0 = Date.now();
-      worker.shutdown();
-      await running;
+      await worker.stop();
       expect(Date.now() - t0).toBeLessThan(5000);
       const afterStop = await orphan(3);
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       expect(await exists(afterStop)).toBe(true);
       await rm(afterStop, { recursive: true });
       await expectNoLeftovers(host);
     } finally {
-      await connection.close();
+      await worker?.close();
       await host.cleanupDir();
     }
   });
 });
-
-async function until(done: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const exists = (path: string) =>
   stat(path).then(
     () => true,
     () => false,
   );
-
-/** Pids whose command line contains every one of `parts`. */
-async function processesNaming(...parts: string[]): Promise<number[]> {
-  const pids: number[] = [];
-  for (const p of await readdir('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const cmd = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
-    if (parts.every((s) => cmd.includes(s))) pids.push(Number(p));
-  }
-  return pids;
-}

@@ -5,12 +5,13 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deadlineDocument, rawDocument, shDocument } from '../helpers/documents.ts';
 import { expectNoLeftovers, repoRoot } from '../helpers/host.ts';
 import {
   activityAttempts,
   fetchHistory,
   startTestBed,
-  waitForContainer,
+  startRunningCell,
   type TemporalTestBed,
 } from '../helpers/temporal.ts';
 
@@ -60,18 +61,7 @@ afterAll(async () => {
   if (faultDir) await rm(faultDir, { recursive: true, force: true });
 });
 
-let seq = 0;
-const doc = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) => ({
-  apiVersion: 'cellos.io/v1',
-  kind: 'ExecutionCell',
-  spec: {
-    id: `fault-${process.pid}-${++seq}`,
-    authority: { secretRefs: [] },
-    lifetime: { ttlSeconds: 60 },
-    ...spec,
-    run: { argv: ['/bin/sh', '-c', script], ...run },
-  },
-});
+const doc = (script: string, run: Record<string, unknown> = {}) => shDocument(script, { prefix: 'fault', run });
 
 describe('runsc faults', () => {
   it('runs cells through the wrapper when it injects nothing', async () => {
@@ -95,7 +85,7 @@ describe('runsc faults', () => {
 
   it("keeps a missing program as the cell's own outcome instead of launching again", async () => {
     await injectFaults({});
-    const r = await bed.client.run({ ...doc(''), spec: { ...doc('').spec, run: { argv: ['/no/such/program'] } } });
+    const r = await bed.client.run(rawDocument(['/no/such/program'], { prefix: 'fault' }));
     expect(r.outcome.kind).toBe('failed');
     expect(JSON.stringify(r.outcome)).toMatch(/failed to load \/no\/such\/program/);
     expect(await calls('run')).toEqual(['run pass']);
@@ -107,8 +97,7 @@ describe('runsc faults', () => {
     // removed its container and the host would skip the delete.)
     await injectFaults({ deleteFails: 2, killFails: 1_000_000 });
     const t0 = Date.now();
-    const run = await bed.client.start(doc('sleep 30', { limits: { gracefulShutdownSeconds: 1 } }));
-    await waitForContainer(bed, run);
+    const { run } = await startRunningCell(bed, doc('sleep 30', { limits: { gracefulShutdownSeconds: 1 } }));
     await bed.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
     const r = await run.result();
     expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'the workflow was cancelled' });
@@ -131,13 +120,7 @@ describe('runsc faults', () => {
 
   it('keeps sending SIGTERM within the grace when runsc kill fails, so a deadline still ends with SIGTERM', async () => {
     await injectFaults({ killFails: 2 });
-    const r = await bed.client.run(
-      doc(
-        "trap 'exit 9' TERM; while true; do sleep 0.1; done",
-        { limits: { gracefulShutdownSeconds: 10 } },
-        { lifetime: { ttlSeconds: 1 } },
-      ),
-    );
+    const r = await bed.client.run(deadlineDocument(9, { ttlSeconds: 1, graceSeconds: 10 }, { prefix: 'fault' }));
     expect(r.outcome).toEqual({ kind: 'deadline', signal: 'SIGTERM', exitCode: 9 });
     expect(r.cleanupError).toBeUndefined();
     expect(await counter('kill')).toBe(2);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CellFailedError } from '../../src/client/cell-client.ts';
 import {
   CELL_WORKFLOW_TYPE,
@@ -20,10 +20,11 @@ import {
   signals,
   type CellResult,
   type CellWorkflowInput,
-} from '../../src/shared.ts';
+} from '../../src/contract/index.ts';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
-import { expectNoLeftovers, repoRoot } from '../helpers/host.ts';
-import { fetchHistory, startTestBed, waitForContainer, type TemporalTestBed } from '../helpers/temporal.ts';
+import { deadlineDocument, loopScript, shDocument } from '../helpers/documents.ts';
+import { repoRoot } from '../helpers/host.ts';
+import { fetchHistory, startRunningCell, useTestBed } from '../helpers/temporal.ts';
 
 const historiesDir = join(repoRoot, 'test', 'histories');
 const RECORD = process.env.RECORD_HISTORIES === '1';
@@ -47,30 +48,15 @@ type PathName = (typeof PATHS)[number];
 if (RECORD) describe('recording cellWorkflow histories (RECORD_HISTORIES=1)', recordHistories);
 
 function recordHistories(): void {
-  let bed: TemporalTestBed;
+  const bed = useTestBed();
   beforeAll(async () => {
-    bed = await startTestBed();
     await mkdir(historiesDir, { recursive: true });
   });
-  afterEach(async () => {
-    await expectNoLeftovers(bed.host);
-  });
-  afterAll(async () => {
-    await bed?.close();
-  });
 
+  // Ids without the pid, so that a history recorded again differs only where the workflow does.
   let seq = 0;
-  const doc = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) => ({
-    apiVersion: 'cellos.io/v1',
-    kind: 'ExecutionCell',
-    spec: {
-      id: `replay-${++seq}`,
-      authority: { secretRefs: [] },
-      lifetime: { ttlSeconds: 60 },
-      ...spec,
-      run: { argv: ['/bin/sh', '-c', script], ...run },
-    },
-  });
+  const id = () => `replay-${++seq}`;
+  const doc = (script: string, run: Record<string, unknown> = {}) => shDocument(script, { id: id(), run });
   const input = (document: unknown, extra: Partial<CellWorkflowInput> = {}): CellWorkflowInput => ({
     document,
     taskQueue: bed.taskQueue,
@@ -99,30 +85,17 @@ function recordHistories(): void {
       await save('non-zero-exit', run.workflowId, run.runId);
     },
     async 'deadline-sigterm'() {
-      const run = await bed.client.start(
-        doc(
-          "trap 'exit 9' TERM; while true; do sleep 0.1; done",
-          { limits: { gracefulShutdownSeconds: 5 } },
-          { lifetime: { ttlSeconds: 2 } },
-        ),
-      );
+      const run = await bed.client.start(deadlineDocument(9, { ttlSeconds: 2, graceSeconds: 5 }, { id: id() }));
       expect((await run.result()).outcome).toEqual({ kind: 'deadline', signal: 'SIGTERM', exitCode: 9 });
       await save('deadline-sigterm', run.workflowId, run.runId);
     },
     async 'deadline-sigkill'() {
-      const run = await bed.client.start(
-        doc(
-          "trap '' TERM; while true; do sleep 0.1; done",
-          { limits: { gracefulShutdownSeconds: 1 } },
-          { lifetime: { ttlSeconds: 1 } },
-        ),
-      );
+      const run = await bed.client.start(deadlineDocument('ignore', { ttlSeconds: 1, graceSeconds: 1 }, { id: id() }));
       expect((await run.result()).outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
       await save('deadline-sigkill', run.workflowId, run.runId);
     },
     async 'kill-signal'() {
-      const run = await bed.client.start(doc("trap 'exit 4' TERM; while true; do sleep 0.1; done"));
-      await waitForContainer(bed, run);
+      const { run } = await startRunningCell(bed, doc(loopScript(4)));
       await run.kill('operator says stop');
       expect((await run.result()).outcome).toEqual({
         kind: 'killed',
@@ -132,8 +105,7 @@ function recordHistories(): void {
       await save('kill-signal', run.workflowId, run.runId);
     },
     async 'cancelled-mid-run'() {
-      const run = await bed.client.start(doc('sleep 30'));
-      await waitForContainer(bed, run);
+      const { run } = await startRunningCell(bed, doc('sleep 30'));
       await bed.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
       const r = await run.result();
       expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'the workflow was cancelled' });

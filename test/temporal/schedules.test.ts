@@ -2,29 +2,27 @@
 // real worker. Schedules are created paused and driven with trigger/backfill wherever the test needs
 // runs to be deterministic.
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CellDocumentError } from '../../src/client/cell-client.ts';
 import { ScheduleOptionsError, type CellScheduleDescription } from '../../src/client/schedules.ts';
 import type { CellSummary } from '../../src/client/visibility.ts';
-import type { CellResult } from '../../src/shared.ts';
-import { cellDoc, expectNoLeftovers } from '../helpers/host.ts';
-import { startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
+import type { CellResult } from '../../src/contract/index.ts';
+import { cellDocument } from '../helpers/documents.ts';
+import { useTestBed } from '../helpers/temporal.ts';
+import { sleep, until, type UntilOptions } from '../helpers/wait.ts';
 
-let bed: TemporalTestBed;
 const created: string[] = [];
 let seq = 0;
 
-beforeAll(async () => {
-  bed = await startTestBed();
-});
-afterEach(async () => {
-  for (const id of created.splice(0)) await bed.client.schedules.delete(id).catch(() => undefined);
-  await waitForNoRunningCells();
-  await expectNoLeftovers(bed.host);
-});
-afterAll(async () => {
-  await bed?.close();
-});
+const bed = useTestBed(
+  {},
+  {
+    async afterEach(bed) {
+      for (const id of created.splice(0)) await bed.client.schedules.delete(id).catch(() => undefined);
+      await waitForNoRunningCells();
+    },
+  },
+);
 
 /** A schedule id, deleted after the test. */
 function scheduleId(): string {
@@ -34,21 +32,10 @@ function scheduleId(): string {
   return id;
 }
 
-const sh = (script: string) => cellDoc(['/bin/sh', '-c', script]);
+const sh = (script: string) => cellDocument(['/bin/sh', '-c', script]);
 
-async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  for (;;) {
-    last = await fn();
-    if (ok(last)) return last;
-    if (Date.now() > deadline)
-      throw new Error(`${what} did not happen within ${ms} ms (last: ${JSON.stringify(last)})`);
-    await sleep(250);
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Schedules and visibility move at the server's pace: ask every 250 ms, for `ms` at most. */
+const poll = (ms = 20_000): UntilOptions => ({ ms, everyMs: 250 });
 
 /** Cells of a schedule, from visibility (eventually consistent), oldest first. */
 async function runsOf(id: string): Promise<CellSummary[]> {
@@ -61,7 +48,7 @@ async function waitForNoRunningCells(): Promise<void> {
     'the cells of this file to end',
     () => bed.client.list({ running: true, query: `TaskQueue = '${bed.taskQueue}'` }),
     (running) => running.length === 0,
-    30_000,
+    poll(30_000),
   );
 }
 
@@ -72,7 +59,7 @@ function closedRuns(id: string, n: number, ms = 30_000): Promise<CellScheduleDes
     () => bed.client.schedules.describe(id),
     (d) =>
       d.recentRuns.length === n && d.runningWorkflows.length === 0 && d.recentRuns.every((r) => r.status !== 'RUNNING'),
-    ms,
+    poll(ms),
   );
 }
 
@@ -132,7 +119,7 @@ describe('schedules', () => {
       'a run after unpause',
       () => bed.client.schedules.describe(id),
       (d) => d.actionsTaken >= 1,
-      10_000,
+      poll(10_000),
     );
     expect(running).toMatchObject({ paused: false, note: 'go' });
 
@@ -141,7 +128,7 @@ describe('schedules', () => {
       'the schedule to show paused',
       () => bed.client.schedules.describe(id),
       (d) => d.paused,
-      5000,
+      poll(5000),
     );
     expect(again).toMatchObject({ paused: true, note: 'maintenance' });
     await sleep(3000);
@@ -161,6 +148,7 @@ describe('schedules', () => {
       'three backfilled runs, closed, in visibility',
       () => runsOf(id),
       (r) => r.length >= 3 && r.every((c) => c.status === 'COMPLETED'),
+      poll(),
     );
     expect(runs).toHaveLength(3);
     const expected = [1, 2, 3].map(
@@ -188,6 +176,7 @@ describe('schedules', () => {
         'one run in visibility',
         () => runsOf(id),
         (r) => r.length === 1,
+        poll(),
       ),
     ).toHaveLength(1);
   });
@@ -204,6 +193,7 @@ describe('schedules', () => {
       'two closed runs in visibility',
       () => runsOf(id),
       (r) => r.length === 2 && r.every((c) => c.closeTime !== undefined),
+      poll(),
     );
     expect(runs).toHaveLength(2);
     expect(+runs[1]!.startTime).toBeGreaterThanOrEqual(+runs[0]!.closeTime!);
@@ -257,6 +247,7 @@ describe('schedules', () => {
       'the schedule in the listing',
       () => bed.client.schedules.list(),
       (l) => l.some((s) => s.scheduleId === id),
+      poll(),
     );
     expect(listed.find((s) => s.scheduleId === id)).toMatchObject({
       cellId: doc.spec.id,
@@ -272,6 +263,7 @@ describe('schedules', () => {
       'the schedule to leave the listing',
       () => bed.client.schedules.list(),
       (l) => !l.some((s) => s.scheduleId === id),
+      poll(),
     );
   });
 });

@@ -1,41 +1,31 @@
 // Finding cells after they ran: the search attributes the workflow keeps current, queried through
 // CellClient.list, and CellClient.describe (document, phases, outcome) by cell id or workflow id.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CellClient } from '../../src/client/cell-client.ts';
 import type { CellSummary } from '../../src/client/visibility.ts';
-import { cellDoc, expectNoLeftovers } from '../helpers/host.ts';
-import { startTestBed, waitForPhase, type TemporalTestBed } from '../helpers/temporal.ts';
+import { cellDocument } from '../helpers/documents.ts';
+import { useTestBed, waitForPhase } from '../helpers/temporal.ts';
+import { until } from '../helpers/wait.ts';
 
-let bed: TemporalTestBed;
 const schedules: string[] = [];
+const bed = useTestBed(
+  {},
+  {
+    async afterEach(bed) {
+      for (const id of schedules.splice(0)) await bed.client.schedules.delete(id).catch(() => undefined);
+    },
+  },
+);
 
-beforeAll(async () => {
-  bed = await startTestBed();
-});
-afterEach(async () => {
-  for (const id of schedules.splice(0)) await bed.client.schedules.delete(id).catch(() => undefined);
-  await expectNoLeftovers(bed.host);
-});
-afterAll(async () => {
-  await bed?.close();
-});
-
-const sh = (script: string) => cellDoc(['/bin/sh', '-c', script]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sh = (script: string) => cellDocument(['/bin/sh', '-c', script]);
 
 /** Visibility is eventually consistent: list until `ok` (15 s at most). */
-async function listUntil(
+function listUntil(
   client: CellClient,
   opts: Parameters<CellClient['list']>[0],
   ok: (found: CellSummary[]) => boolean,
 ): Promise<CellSummary[]> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const found = await client.list(opts);
-    if (ok(found)) return found;
-    if (Date.now() > deadline) throw new Error(`list(${JSON.stringify(opts)}) never matched: ${JSON.stringify(found)}`);
-    await sleep(250);
-  }
+  return until(`list(${JSON.stringify(opts)}) matching`, () => client.list(opts), ok, { ms: 15_000, everyMs: 250 });
 }
 
 describe('search attributes', () => {
@@ -151,12 +141,12 @@ describe('describe', () => {
     const doc = sh('echo from-schedule');
     await bed.client.schedules.create(id, doc, { every: '1h', paused: true });
     await bed.client.schedules.trigger(id);
-    const deadline = Date.now() + 15_000;
-    let d = await bed.client.describe(doc.spec.id);
-    while (d?.workflowStatus !== 'COMPLETED' && Date.now() < deadline) {
-      await sleep(250);
-      d = await bed.client.describe(doc.spec.id);
-    }
+    const d = await until(
+      'the scheduled run completing',
+      () => bed.client.describe(doc.spec.id),
+      (d) => d?.workflowStatus === 'COMPLETED',
+      { ms: 15_000, everyMs: 250 },
+    );
     expect(d).toMatchObject({ cellId: doc.spec.id, scheduleId: id, outcome: { kind: 'exited', code: 0 } });
     expect(d!.workflowId.startsWith(`cell-${doc.spec.id}-`)).toBe(true);
     const chunks = [];

@@ -2,21 +2,18 @@
 // it: found from the workflow list by its id, its static summary, its outcome (result JSON, current
 // details, search attributes) and the summaries of its activities and timer.
 import { rm } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { afterAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { launchBrowser, saveScreenshot, screenshotPath, type TestBrowser } from '../helpers/browser.ts';
+import { rawDocument } from '../helpers/documents.ts';
 import { expectNoLeftovers } from '../helpers/host.ts';
-import { startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
+import { useTestBed } from '../helpers/temporal.ts';
 
-let bed: TemporalTestBed;
+const bed = useTestBed();
 let browser: TestBrowser | undefined;
-beforeAll(async () => {
-  bed = await startTestBed();
-});
 afterAll(async () => {
-  // Each step runs even if the one before it failed.
+  // Before the bed closes (after-hooks run last-registered first), even if a step before it failed.
   await browser?.close();
-  await bed?.close();
 });
 
 /** innerText with runs of whitespace (line breaks of the JSON and markdown views) collapsed. */
@@ -34,13 +31,10 @@ describe('Temporal UI', () => {
   it('shows a finished cell: found by its id, with its summary, outcome and activity summaries', async () => {
     const ui = inject('temporalUiUrl');
     expect(ui, 'the dev server runs without its UI').not.toBe('');
-    const cellId = `ui-${process.pid}-${Date.now().toString(36)}`;
     const argv = ['/bin/sh', '-c', 'echo hello; exit 3'];
-    const result = await bed.client.run({
-      apiVersion: 'cellos.io/v1',
-      kind: 'ExecutionCell',
-      spec: { id: cellId, authority: { secretRefs: [] }, lifetime: { ttlSeconds: 60 }, run: { argv } },
-    });
+    const document = rawDocument(argv, { prefix: 'ui' });
+    const cellId = document.spec.id;
+    const result = await bed.client.run(document);
     expect(result.outcome).toEqual({ kind: 'exited', code: 3 });
     await expectNoLeftovers(bed.host);
     const { workflowId, runId, hostId, sandboxId } = result;

@@ -1,21 +1,22 @@
 // `cellos worker` with CELLOS_METRICS_ADDRESS, as an operator runs it: a real worker process (from
 // dist/) against the test run's dev server. Its Prometheus endpoint serves our metrics beside
 // Temporal's, and its stderr is JSON lines naming the cell, the host and the phase.
-import { Connection } from '@temporalio/client';
 import { mkdir, utimes } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CellClient } from '../../src/client/cell-client.ts';
+import type { CellClient } from '../../src/client/cell-client.ts';
 import { sandboxIdFor } from '../../src/bundle/ids.ts';
 import { createCellHost } from '../../src/host/cell-host.ts';
 import { metricNames } from '../../src/worker/metrics.ts';
-import { buildDist, cellDocument, cliSandbox, startCli, type CliProcess, type CliSandbox } from '../cli/cli-helpers.ts';
+import { buildDist, cliSandbox, startCli, type CliProcess, type CliSandbox } from '../cli/cli-helpers.ts';
+import { closeTestClient, connectTestClient } from '../helpers/client.ts';
+import { shDocument } from '../helpers/documents.ts';
 import { leftovers } from '../helpers/host.ts';
+import { freePort } from '../helpers/ports.ts';
+import { until } from '../helpers/wait.ts';
 
 let box: CliSandbox;
 let worker: CliProcess;
-let connection: Connection;
 let client: CellClient;
 let metricsUrl: string;
 const taskQueue = `metrics-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -40,25 +41,20 @@ beforeAll(async () => {
     },
     timeoutMs: 180_000,
   });
-  await until(
-    () => worker.stderrSoFar().includes('cellos: worker for host'),
-    60_000,
-    () => worker.stderrSoFar(),
-  );
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new CellClient({ connection, taskQueue });
+  await untilStderr('the worker coming up', (stderr) => stderr.includes('cellos: worker for host'), 60_000);
+  client = await connectTestClient({ taskQueue });
 });
 
 afterAll(async () => {
   if (worker?.child.exitCode === null) worker.child.kill('SIGKILL');
-  await connection?.close();
+  await closeTestClient(client);
   await box?.cleanup();
 });
 
 describe('cellos worker with CELLOS_METRICS_ADDRESS', () => {
   it('counts started and finished cells by outcome, running cells and phase durations on /metrics', async () => {
     const sh = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) =>
-      cellDocument(['/bin/sh', '-c', script], run, spec);
+      shDocument(script, { run, spec });
     const results = await Promise.all([
       client.run(sh('echo ok')),
       client.run(sh('exit 3')),
@@ -99,10 +95,10 @@ describe('cellos worker with CELLOS_METRICS_ADDRESS', () => {
 
   it('writes JSON lines that name the cell, the host and the phase', async () => {
     // Lines pass through the Runtime's logger, which holds them about 100 ms to order them with Core's.
-    await until(
-      () => (worker.stderrSoFar().match(/"msg":"sandbox removed"/g) ?? []).length >= 3,
+    await untilStderr(
+      'three "sandbox removed" lines',
+      (stderr) => (stderr.match(/"msg":"sandbox removed"/g) ?? []).length >= 3,
       5000,
-      () => worker.stderrSoFar(),
     );
     const lines = worker
       .stderrSoFar()
@@ -194,23 +190,16 @@ function value(samples: Sample[], name: string, labels: Record<string, string>):
   return matching.length ? matching.reduce((sum, s) => sum + s.value, 0) : undefined;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(ok: () => boolean, ms: number, context: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline || worker.child.exitCode !== null) {
-      throw new Error(`cellos worker did not come up:\n${context()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits until the worker's stderr so far satisfies `ok`; fails at once if the worker exits first. */
+async function untilStderr(what: string, ok: (stderr: string) => boolean, ms: number): Promise<void> {
+  const stderr = await until(
+    what,
+    () => worker.stderrSoFar(),
+    (e) => ok(e) || worker.child.exitCode !== null,
+    {
+      ms,
+      everyMs: 100,
+    },
+  );
+  if (!ok(stderr)) throw new Error(`cellos worker exited before ${what}:\n${stderr}`);
 }

@@ -7,7 +7,7 @@ import { sandboxIdFor } from '../../bundle/ids.ts';
 import { cellCgroupPath } from '../../host/cgroups.ts';
 import { normalizeHostConfig } from '../../host/config.ts';
 import { workerConfigFromEnv } from '../../worker/config.ts';
-import { readDocument } from '../document-input.ts';
+import { readCellDocument } from '../document-input.ts';
 import { usageError, validationError } from '../exit.ts';
 import type { CliIo } from '../io.ts';
 
@@ -25,7 +25,7 @@ export interface BundleOutput {
 }
 
 export async function bundle(opts: BundleOptions, io: CliIo): Promise<BundleOutput> {
-  const { doc } = await readDocument(opts.file, io);
+  const doc = await readCellDocument(opts.file, io);
   const host = normalizeHostConfig(workerConfigFromEnv(io.env).host, io.env);
   const rootfs = doc.spec.run.rootfs;
   if (rootfs !== undefined && 'image' in rootfs) {

@@ -1,9 +1,10 @@
 // `cellos describe <cell-id|workflow-id> [--json]`: the latest run of a cell: the document it was
 // given, its phases and their durations, its outcome, host and sandbox, and where the UI shows it.
 import type { CellDescription } from '../../client/describe.ts';
+import { describeOutcome } from '../../cell/outcome.ts';
 import { withCellClient } from '../client.ts';
 import { failure } from '../exit.ts';
-import { describeResultOutcome, formatMs, formatPhases, formatTime } from '../format.ts';
+import { formatMs, formatPhases, formatTime } from '../format.ts';
 import { workflowUiUrl, type CliIo } from '../io.ts';
 import { createProgress } from '../progress.ts';
 
@@ -42,7 +43,7 @@ function humanDescription(r: DescribeReport): string {
   const ended = r.closeTime ? Date.parse(r.closeTime) : Date.now();
   const took = formatMs(ended - Date.parse(r.startTime));
   const state = r.outcome
-    ? describeResultOutcome(r.outcome)
+    ? describeOutcome(r.outcome)
     : r.failure
       ? `ended without an outcome: ${r.failure.type ? `${r.failure.type}: ` : ''}${r.failure.message}`
       : (r.phase ?? r.workflowStatus.toLowerCase());

@@ -4,7 +4,7 @@
 import type { CliIo, StopSignal } from '../io.ts';
 import { resolveTemporal } from '../temporal.ts';
 import { startWorker } from '../worker-runtime.ts';
-import { overrideEnv, waitForStop, workerLog } from './worker-common.ts';
+import { overrideEnv, waitForStop } from './worker-common.ts';
 
 export interface DevOptions {
   readonly port: number | undefined;
@@ -41,7 +41,7 @@ export async function dev(opts: DevOptions, io: CliIo): Promise<DevOutput> {
       );
     }
     const target = await resolveTemporal(cfg, { ...io, env }, { start: false });
-    const running = await startWorker({ cfg, target, env, logLevel: 'INFO', log: workerLog(io) });
+    const running = await startWorker({ cfg, target, env, logLevel: 'INFO' });
     io.stderr.write(
       `cellos: Temporal dev server at ${server.address}, data in ${settings.stateDir}\n` +
         `cellos: Temporal UI at http://localhost:${settings.uiPort}\n` +

@@ -1,9 +1,10 @@
 // `cellos exec <file|-> [--json]`: one cell straight through this host's runsc, without Temporal.
 import type { CellExit } from '../../host/cell-host.ts';
+import { describeOutcome } from '../../cell/outcome.ts';
 import { workerConfigFromEnv } from '../../worker/config.ts';
-import { readDocument } from '../document-input.ts';
+import { readCellDocument } from '../document-input.ts';
 import { exitCodeForOutcome } from '../exit.ts';
-import { describeResultOutcome, formatSeconds, writeOutputTails } from '../format.ts';
+import { formatSeconds, writeOutputTails } from '../format.ts';
 import type { CliIo } from '../io.ts';
 
 export interface ExecOptions {
@@ -20,7 +21,8 @@ export interface ExecOutput {
 const TAIL_BYTES = 1024 * 1024;
 
 export async function exec(opts: ExecOptions, io: CliIo): Promise<ExecOutput> {
-  const { doc } = await readDocument(opts.file, io);
+  // No client validates it for this command: it is validated here.
+  const doc = await readCellDocument(opts.file, io);
   const cfg = workerConfigFromEnv(io.env);
   const { createCellHost, runCell } = await import('../../host/index.ts');
   const host = await createCellHost({ ...cfg.host, outputTailBytes: TAIL_BYTES }, io.env);
@@ -58,7 +60,7 @@ export async function exec(opts: ExecOptions, io: CliIo): Promise<ExecOutput> {
   } else {
     writeOutputTails(io, exit.stdout, exit.stderr);
     io.stderr.write(
-      `cellos: cell ${exit.cellId} ${describeResultOutcome(exit.outcome)} after ${formatSeconds(exit.endedAtMs - exit.startedAtMs)} (sandbox ${exit.sandboxId})\n`,
+      `cellos: cell ${exit.cellId} ${describeOutcome(exit.outcome)} after ${formatSeconds(exit.endedAtMs - exit.startedAtMs)} (sandbox ${exit.sandboxId})\n`,
     );
   }
   return { exitCode: exitCodeForOutcome(exit.outcome), exit };

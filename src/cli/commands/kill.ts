@@ -1,9 +1,8 @@
 // `cellos kill <cell-id> [--reason TEXT]`: asks the running cell's workflow to kill it (SIGTERM,
 // its grace, then SIGKILL); the outcome says "killed on request: <reason>".
-import { findCellRun, openCellClient } from '../client.ts';
+import { findCellRun, withCellClient } from '../client.ts';
 import { failure } from '../exit.ts';
 import type { CliIo } from '../io.ts';
-import { resolveTemporal } from '../temporal.ts';
 
 export interface KillOptions {
   readonly cellId: string;
@@ -17,13 +16,9 @@ export interface KillOutput {
 }
 
 export async function kill(opts: KillOptions, io: CliIo): Promise<KillOutput> {
-  const { workerConfigFromEnv } = await import('../../worker/config.ts');
-  const cfg = workerConfigFromEnv(io.env);
-  const target = await resolveTemporal(cfg, io, { start: false });
-  const open = await openCellClient(cfg, target);
-  try {
+  return withCellClient(io, async ({ client }, target) => {
     const { WorkflowNotFoundError } = await import('@temporalio/client');
-    const found = await findCellRun(open.client, target, opts.cellId);
+    const found = await findCellRun(client, target, opts.cellId);
     const desc = found.description;
     const workflowId = desc.workflowId;
     if (desc.status.name !== 'RUNNING') {
@@ -38,7 +33,5 @@ export async function kill(opts: KillOptions, io: CliIo): Promise<KillOutput> {
       `cellos: kill sent to cell ${opts.cellId} (workflow ${workflowId} run ${desc.runId}): SIGTERM, then SIGKILL after its grace\n`,
     );
     return { exitCode: 0, workflowId, runId: desc.runId };
-  } finally {
-    await open.close();
-  }
+  });
 }

@@ -2,15 +2,20 @@
 // runs elsewhere; without it, the embedded default: the local dev server (started detached when
 // needed, reused afterwards) and a worker inside this command for as long as it runs.
 //
+// The client validates the document when it starts the cell: an invalid one exits 3 and starts no
+// workflow (on the embedded default, after the dev server and this command's worker are up).
+//
 // Ctrl-C (or SIGTERM): before the cell is started, stops the command and starts nothing; once it is
 // started, the first one kills the cell (reason "interrupted") and waits for its outcome, a second one
 // stops waiting.
 import type { CellRun } from '../../client/cell-client.ts';
-import type { CellResult } from '../../shared.ts';
+import type { CellResult } from '../../contract/index.ts';
+import { describeOutcome } from '../../cell/outcome.ts';
 import { openCellClient, type OpenClient } from '../client.ts';
-import { readDocument } from '../document-input.ts';
+import { ValidCell } from '../../client/valid-cell.ts';
+import { readDocumentJson } from '../document-input.ts';
 import { CliExit, EXIT, exitCodeForOutcome } from '../exit.ts';
-import { describeResultOutcome, formatSeconds, writeOutputTails } from '../format.ts';
+import { formatSeconds, writeOutputTails } from '../format.ts';
 import { workflowUiUrl, type CliIo } from '../io.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { resolveTemporal } from '../temporal.ts';
@@ -38,24 +43,25 @@ const STATUS_POLL_MS = 100;
 const NO_WORKER_HINT_MS = 5000;
 
 export async function run(opts: RunOptions, io: CliIo): Promise<RunOutput> {
-  // Validation first: a bad document exits 3 before anything starts or connects.
-  const input = await readDocument(opts.file, io);
-  const cellId = input.doc.spec.id;
-  const { workerConfigFromEnv } = await import('../../worker/config.ts');
-  const cfg = workerConfigFromEnv(io.env);
+  // Validated before anything starts (a fast exit 3); the client takes it without validating again.
+  const document = ValidCell.from(await readDocumentJson(opts.file, io));
+  const { clientConfigFromEnv, workerConfigFromEnv } = await import('../../worker/config.ts');
+  const cfg = clientConfigFromEnv(io.env);
+  // A worker runs in this command only on the embedded default; its settings are checked before anything starts.
+  const workerCfg = cfg.temporal.address === undefined && opts.wait ? workerConfigFromEnv(io.env) : undefined;
 
-  const interrupts = interruptGate(io, cellId);
+  const interrupts = interruptGate(io, document.parsed.spec.id);
   let worker: RunningWorker | undefined;
   let open: OpenClient | undefined;
   try {
     const target = await interrupts.guard(resolveTemporal(cfg, io, { start: true }));
-    if (target.embedded && opts.wait) {
+    if (target.embedded && workerCfg) {
       const { startWorker } = await import('../worker-runtime.ts');
-      worker = await interrupts.guard(startWorker({ cfg, target, env: io.env, logLevel: 'WARN' }));
+      worker = await interrupts.guard(startWorker({ cfg: workerCfg, target, env: io.env, logLevel: 'WARN' }));
     }
     open = await interrupts.guard(openCellClient(cfg, target));
     interrupts.stage = 'starting';
-    const cellRun = await interrupts.guard(open.client.start(input.raw));
+    const cellRun = await interrupts.guard(open.client.start(document));
     const started: StartedCell = {
       cellId: cellRun.cellId,
       workflowId: cellRun.workflowId,
@@ -85,7 +91,7 @@ export async function run(opts: RunOptions, io: CliIo): Promise<RunOutput> {
       writeOutputTails(io, result.stdout, result.stderr);
       const duration = formatSeconds(Date.parse(result.endedAt) - Date.parse(result.startedAt));
       io.stderr.write(
-        `cellos: cell ${result.cellId} ${describeResultOutcome(result.outcome)} after ${duration}${result.hostId ? ` (host ${result.hostId})` : ''}\n`,
+        `cellos: cell ${result.cellId} ${describeOutcome(result.outcome)} after ${duration}${result.hostId ? ` (host ${result.hostId})` : ''}\n`,
       );
     }
     if (result.cleanupError) {
@@ -112,8 +118,9 @@ interface InterruptGate {
   close(): void;
 }
 
-/** What Ctrl-C does at each stage of `run` (see the top of this file). */
-function interruptGate(io: CliIo, cellId: string): InterruptGate {
+/** What Ctrl-C does at each stage of `run` (see the top of this file); `cellId` when the document has a usable one. */
+function interruptGate(io: CliIo, cellId: string | undefined): InterruptGate {
+  const cell = cellId === undefined ? 'the cell' : `cell ${cellId}`;
   let count = 0;
   let handler: (() => void) | undefined;
   let giveUp: (err: CliExit) => void = () => undefined;
@@ -132,12 +139,13 @@ function interruptGate(io: CliIo, cellId: string): InterruptGate {
     close: io.onStopSignal(() => {
       count += 1;
       if (gate.stage === 'preparing') {
-        giveUp(new CliExit(EXIT.killed, `interrupted: cell ${cellId} was not started`));
+        giveUp(new CliExit(EXIT.killed, `interrupted: ${cell} was not started`));
       } else if (count > 1) {
         giveUp(
           new CliExit(
             EXIT.killed,
-            `stopped waiting for cell ${cellId}; if it started, its kill goes ahead (\`cellos status ${cellId}\` shows it)`,
+            `stopped waiting for ${cell}; if it started, its kill goes ahead` +
+              (cellId === undefined ? '' : ` (\`cellos status ${cellId}\` shows it)`),
           ),
         );
       } else {

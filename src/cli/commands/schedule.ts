@@ -3,9 +3,11 @@
 // CELLOS_TASK_QUEUE; `cellos ps --schedule ID` lists them.
 import type { CellScheduleDescription, CellScheduleSummary } from '../../client/schedules.ts';
 import type { CreateScheduleOptions, OverlapPolicy } from '../../client/schedule-options.ts';
+import { describeOutcome } from '../../cell/outcome.ts';
 import { withCellClient } from '../client.ts';
-import { readDocument } from '../document-input.ts';
-import { describeResultOutcome, formatTable, formatTime } from '../format.ts';
+import { ValidCell } from '../../client/valid-cell.ts';
+import { readDocumentJson } from '../document-input.ts';
+import { formatTable, formatTime } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { createProgress } from '../progress.ts';
 
@@ -20,17 +22,21 @@ export interface ScheduleCreateOptions {
   readonly json: boolean;
 }
 
-/** Validates the document (exit 3) before anything connects, creates the schedule, and describes it. */
+/**
+ * Creates the schedule and describes it. The client validates the document (CellDocumentError, exit 3)
+ * before it creates anything.
+ */
 export async function scheduleCreate(
   opts: ScheduleCreateOptions,
   io: CliIo,
 ): Promise<Done & { description: CellScheduleDescription }> {
-  const input = await readDocument(opts.file, io);
+  // Validated before connecting (a fast exit 3); the client takes it without validating again.
+  const document = ValidCell.from(await readDocumentJson(opts.file, io));
   return withCellClient(io, async ({ client }) => {
-    await client.schedules.create(opts.scheduleId, input.raw, opts.schedule);
+    const { cellId } = await client.schedules.create(opts.scheduleId, document, opts.schedule);
     const description = await client.schedules.describe(opts.scheduleId);
     io.stderr.write(
-      `cellos: schedule ${opts.scheduleId} created: it runs cell ${input.doc.spec.id}: ${timingText(description)}` +
+      `cellos: schedule ${opts.scheduleId} created: it runs cell ${cellId}: ${timingText(description)}` +
         `${description.paused ? ' (paused)' : ''}\n`,
     );
     io.stdout.write(`${opts.json ? JSON.stringify(description) : humanSchedule(description)}\n`);
@@ -168,7 +174,7 @@ function humanSchedule(d: CellScheduleDescription): string {
     r.workflowId,
     r.status,
     r.outcome
-      ? describeResultOutcome(r.outcome)
+      ? describeOutcome(r.outcome)
       : r.failure
         ? `${r.failure.type ? `${r.failure.type}: ` : ''}${r.failure.message}`
         : '-',

@@ -1,10 +1,10 @@
 // `cellos status <cell-id> [--json]`: the latest run of a cell: its live status while it runs, its
 // outcome once it has ended.
-import type { CellResult, CellStatus } from '../../shared.ts';
-import { findCellRun, openCellClient } from '../client.ts';
-import { describeResultOutcome, describeStatus, formatSeconds } from '../format.ts';
+import type { CellResult, CellStatus } from '../../contract/index.ts';
+import { describeOutcome } from '../../cell/outcome.ts';
+import { findCellRun, withCellClient } from '../client.ts';
+import { describeStatus, formatSeconds } from '../format.ts';
 import type { CliIo } from '../io.ts';
-import { resolveTemporal } from '../temporal.ts';
 
 export interface StatusOptions {
   readonly cellId: string;
@@ -35,11 +35,7 @@ export interface StatusOutput {
 const QUERY_DEADLINE_MS = 5000;
 
 export async function status(opts: StatusOptions, io: CliIo): Promise<StatusOutput> {
-  const { workerConfigFromEnv } = await import('../../worker/config.ts');
-  const cfg = workerConfigFromEnv(io.env);
-  const target = await resolveTemporal(cfg, io, { start: false });
-  const open = await openCellClient(cfg, target);
-  try {
+  return withCellClient(io, async (open, target) => {
     const found = await findCellRun(open.client, target, opts.cellId);
     const desc = found.description;
     const workflowId = desc.workflowId;
@@ -58,7 +54,7 @@ export async function status(opts: StatusOptions, io: CliIo): Promise<StatusOutp
       const live = await open
         .withDeadline(QUERY_DEADLINE_MS, () => run.status())
         .catch((err: unknown) => {
-          note = `no worker answered the status query (${(err as Error).message.split('\n')[0]}): is a worker running on task queue ${cfg.taskQueue}?`;
+          note = `no worker answered the status query (${(err as Error).message.split('\n')[0]}): is a worker running on task queue ${open.client.taskQueue}?`;
           return undefined;
         });
       report = { ...base, ...(live ? { status: live } : {}) };
@@ -79,9 +75,7 @@ export async function status(opts: StatusOptions, io: CliIo): Promise<StatusOutp
     }
     if (note) io.stderr.write(`cellos: ${note}\n`);
     return { exitCode: 0, report };
-  } finally {
-    await open.close();
-  }
+  });
 }
 
 function humanStatus(r: StatusReport): string {
@@ -94,7 +88,7 @@ function humanStatus(r: StatusReport): string {
   if (r.result) {
     const took = formatSeconds(Date.parse(r.result.endedAt) - Date.parse(r.result.startedAt));
     const host = r.result.hostId ? ` on host ${r.result.hostId}` : '';
-    return `cell ${r.cellId}: ${describeResultOutcome(r.result.outcome)} after ${took}${host}\n${run} at ${r.closeTime ?? '?'}`;
+    return `cell ${r.cellId}: ${describeOutcome(r.result.outcome)} after ${took}${host}\n${run} at ${r.closeTime ?? '?'}`;
   }
   const why = r.failure ? `${r.failure.type ? `${r.failure.type}: ` : ''}${r.failure.message}` : 'no result';
   return `cell ${r.cellId}: ended without an outcome: ${why}\n${run} at ${r.closeTime ?? '?'}`;

@@ -29,12 +29,3 @@ export async function waitForStop(io: CliIo, running: RunningWorker): Promise<St
     stopListening();
   }
 }
-
-export function workerLog(io: CliIo) {
-  return (message: string, fields: Record<string, unknown>) => {
-    const details = Object.entries(fields)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-    io.stderr.write(`${new Date().toISOString()} ${message} ${details}\n`);
-  };
-}

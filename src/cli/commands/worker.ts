@@ -4,7 +4,7 @@
 import type { CliIo, StopSignal } from '../io.ts';
 import { resolveTemporal } from '../temporal.ts';
 import { startWorker } from '../worker-runtime.ts';
-import { overrideEnv, waitForStop, workerLog } from './worker-common.ts';
+import { overrideEnv, waitForStop } from './worker-common.ts';
 
 export interface WorkerCommandOptions {
   readonly taskQueue: string | undefined;
@@ -27,7 +27,7 @@ export async function worker(opts: WorkerCommandOptions, io: CliIo): Promise<Wor
   const { workerConfigFromEnv } = await import('../../worker/config.ts');
   const cfg = workerConfigFromEnv(env);
   const target = await resolveTemporal(cfg, { ...io, env }, { start: true, waitForServer: true });
-  const running = await startWorker({ cfg, target, env, logLevel: 'INFO', log: workerLog(io) });
+  const running = await startWorker({ cfg, target, env, logLevel: 'INFO' });
   io.stderr.write(
     `cellos: worker for host ${running.worker.hostId} on ${target.connection.address}: task queues ${running.worker.taskQueue} and ${running.worker.hostTaskQueue}, up to ${cfg.maxConcurrentCells} cells (Ctrl-C stops it)\n`,
   );

@@ -1,0 +1,110 @@
+// The commands about cells that exist: `cellos ps`, `describe`, `logs`, `status` and `kill`.
+import { CELL_OUTCOME_KINDS } from '../../cell/outcome.ts';
+import { checkScheduleId } from '../../client/schedule-options.ts';
+import { command, type CommandEntry } from '../command.ts';
+import { usageError } from '../exit.ts';
+import { cellIdArg, cellRefArg, idArg, intFlag, stringFlag } from '../flags.ts';
+import { CELL_REF_ARG, TALKS_TO } from '../help.ts';
+
+const json = { type: 'boolean' } as const;
+
+const DEFAULT_KILL_REASON = 'requested with cellos kill';
+
+export const cellCommands: Record<string, CommandEntry> = {
+  ps: command({
+    summary: 'running and recent cells: phase, outcome, exit code, host, schedule, times',
+    usage: 'cellos ps [--outcome O] [--host H] [--schedule S] [--running] [--limit N] [--json]',
+    details: [
+      `--outcome O     only cells that ended so: ${CELL_OUTCOME_KINDS.join(', ')}`,
+      '--host H        only cells placed on host H',
+      '--schedule S    only cells that schedule S started',
+      '--running       only cells still running',
+      '--limit N       at most N cells (default 50)',
+      '--json          print the cells as JSON',
+      '',
+      'Running cells first, then the most recently closed. Visibility lags a moment behind.',
+      TALKS_TO,
+    ],
+    options: {
+      outcome: { type: 'string' },
+      host: { type: 'string' },
+      schedule: { type: 'string' },
+      running: { type: 'boolean' },
+      limit: { type: 'string' },
+      json,
+    },
+    positionals: [],
+    normalize: (v) => {
+      const outcome = stringFlag('--outcome', v.outcome);
+      if (outcome !== undefined && !(CELL_OUTCOME_KINDS as readonly string[]).includes(outcome)) {
+        throw usageError(`--outcome ${JSON.stringify(outcome)} must be one of ${CELL_OUTCOME_KINDS.join(', ')}`);
+      }
+      const host = stringFlag('--host', v.host);
+      if (host !== undefined) idArg('host id', host);
+      const scheduleId = stringFlag('--schedule', v.schedule);
+      return {
+        outcome,
+        hostId: host,
+        scheduleId: scheduleId === undefined ? undefined : checkScheduleId(scheduleId),
+        running: v.running === true,
+        limit: intFlag('--limit', v.limit, 1, 1000) ?? 50,
+        json: v.json === true,
+      };
+    },
+    load: async () => (await import('../commands/ps.ts')).ps,
+  }),
+  describe: command({
+    summary: 'a cell in full: its document, phases with durations, outcome, host, sandbox, UI link',
+    usage: 'cellos describe <cell-id> [--json]',
+    details: [
+      CELL_REF_ARG,
+      '--json          print the description as JSON',
+      '',
+      'The UI link uses CELLOS_UI_URL (default http://localhost:8233).',
+      TALKS_TO,
+    ],
+    options: { json },
+    positionals: ['cell-id'],
+    normalize: (v, [ref]) => ({ ref: cellRefArg(ref!), json: v.json === true }),
+    load: async () => (await import('../commands/describe.ts')).describe,
+  }),
+  logs: command({
+    summary: "a cell's output: stdout to stdout, stderr to stderr (-f follows it while it runs)",
+    usage: 'cellos logs <cell-id> [-f|--follow]',
+    details: [
+      CELL_REF_ARG,
+      '-f, --follow    keep printing output as the running cell writes it (about once a second) until it ends',
+      '',
+      'While the cell runs its output comes from its host (the last 16 KiB of each stream); once it has',
+      'ended, from its result (the tails the document caps). Ctrl-C stops following.',
+      TALKS_TO,
+    ],
+    options: { follow: { type: 'boolean', short: 'f' } },
+    positionals: ['cell-id'],
+    normalize: (v, [ref]) => ({ ref: cellRefArg(ref!), follow: v.follow === true }),
+    load: async () => (await import('../commands/logs.ts')).logs,
+  }),
+  status: command({
+    summary: 'status of the latest run of a cell (its outcome once it ended)',
+    usage: 'cellos status <cell-id> [--json]',
+    details: ['--json          print the report as JSON', '', TALKS_TO],
+    options: { json },
+    positionals: ['cell-id'],
+    normalize: (v, [cellId]) => ({ cellId: cellIdArg(cellId!), json: v.json === true }),
+    load: async () => (await import('../commands/status.ts')).status,
+  }),
+  kill: command({
+    summary: 'kill a running cell (SIGTERM, its grace, then SIGKILL)',
+    usage: 'cellos kill <cell-id> [--reason TEXT]',
+    details: [`--reason TEXT   recorded in the outcome (default "${DEFAULT_KILL_REASON}")`, '', TALKS_TO],
+    options: { reason: { type: 'string' } },
+    positionals: ['cell-id'],
+    normalize: (v, [cellId]) => {
+      const reason = typeof v.reason === 'string' ? v.reason.trim() : DEFAULT_KILL_REASON;
+      if (reason === '') throw usageError('--reason must not be empty');
+      if (reason.length > 1000) throw usageError('--reason must be at most 1000 characters');
+      return { cellId: cellIdArg(cellId!), reason };
+    },
+    load: async () => (await import('../commands/kill.ts')).kill,
+  }),
+};

@@ -1,0 +1,42 @@
+// How a cell fails instead of completing with an outcome: the failure types the workflow ends with,
+// and how errors thrown on a host become them. Pure.
+
+/** The failure types of the cell workflow, and what each means to whoever started the cell. */
+export const failureTypes = {
+  /** The document breaks the schema: nothing touched a host. */
+  invalidDocument: 'InvalidCellDocument',
+  /** The host refused the document (mount not allowed, missing secret, bad rootfs): nothing left behind. */
+  rejected: 'CellRejectedByHost',
+  /** runsc or the host failed past every retry. */
+  infrastructure: 'CellInfrastructureFailure',
+} as const;
+
+export type CellFailureType = (typeof failureTypes)[keyof typeof failureTypes];
+
+/** What a client does with each failure type: `refused` (the document cannot run) or `failed`. */
+export const FAILURE_KIND: Readonly<Record<CellFailureType, 'refused' | 'failed'>> = {
+  InvalidCellDocument: 'refused',
+  CellRejectedByHost: 'refused',
+  CellInfrastructureFailure: 'failed',
+};
+
+export function isCellFailureType(type: unknown): type is CellFailureType {
+  return typeof type === 'string' && Object.hasOwn(FAILURE_KIND, type);
+}
+
+/**
+ * An error that retrying cannot fix declares the failure type it ends its cell with. The activities
+ * turn such an error into a non-retryable failure of that type; any other error is retried, and
+ * past its retries ends the cell as CellInfrastructureFailure.
+ */
+export interface CellFailureSource {
+  readonly failureType: CellFailureType;
+}
+
+export function failureTypeOf(err: unknown): CellFailureType | undefined {
+  const type = (err as Partial<CellFailureSource> | null | undefined)?.failureType;
+  return err instanceof Error && isCellFailureType(type) ? type : undefined;
+}
+
+/** Retried launches of a sandbox whose runsc failed before the workload started. */
+export const SANDBOX_LAUNCH_FAILED = 'SandboxLaunchFailed';

@@ -1,0 +1,60 @@
+// Names that cross the workflow boundary: the workflow type, queues, ids, activities, signals,
+// queries and search attributes. Pure: workflows, activities, worker, client and the CLI import
+// these; nobody retypes one of them as a literal.
+
+export const DEFAULT_TASK_QUEUE = 'cellos';
+export const CELL_WORKFLOW_TYPE = 'cellWorkflow';
+
+/** Workflow id of a cell: one running cell per id. */
+export function cellWorkflowId(cellId: string): string {
+  return `cell-${cellId}`;
+}
+
+/** `cell-<id>`, or for a run a schedule started, `cell-<id>-<scheduled time>`. */
+export function cellIdFromWorkflowId(workflowId: string, scheduled: boolean): string {
+  const id = workflowId.replace(/^cell-/, '');
+  return scheduled ? id.replace(/-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, '') : id;
+}
+
+/** The queue of one host: stable across worker restarts, so a crash never orphans a cell's cleanup. */
+export function hostTaskQueue(taskQueue: string, hostId: string): string {
+  return `${taskQueue}@${hostId}`;
+}
+
+/** Activity types. `admitCell` runs as a local activity; the others on the host's own queue. */
+export const activityNames = {
+  admitCell: 'admitCell',
+  runSandbox: 'runSandbox',
+  killSandbox: 'killSandbox',
+  removeSandbox: 'removeSandbox',
+} as const;
+
+export type HostActivityName = Exclude<keyof typeof activityNames, 'admitCell'>;
+
+/** The phase each host activity works in, as log lines and metrics name it. */
+export const PHASE_OF_HOST_ACTIVITY: Readonly<Record<HostActivityName, 'run' | 'kill' | 'remove'>> = {
+  runSandbox: 'run',
+  killSandbox: 'kill',
+  removeSandbox: 'remove',
+};
+
+export const signals = { kill: 'kill' } as const;
+export const queries = { status: 'status' } as const;
+
+/**
+ * The cell search attributes the workflow keeps current (registered by the dev server at start; on a
+ * cluster, see the README), by role.
+ */
+export const searchAttributes = {
+  cellId: { name: 'CellId', type: 'Keyword' },
+  phase: { name: 'CellPhase', type: 'Keyword' },
+  outcome: { name: 'CellOutcome', type: 'Keyword' },
+  exitCode: { name: 'CellExitCode', type: 'Int' },
+  host: { name: 'CellHost', type: 'Keyword' },
+  scheduleId: { name: 'CellScheduleId', type: 'Keyword' },
+} as const;
+
+export const SEARCH_ATTRIBUTES = Object.values(searchAttributes);
+
+/** Set by Temporal on every workflow a schedule starts, registered or not. */
+export const SCHEDULED_BY_ID = 'TemporalScheduledById';

@@ -1,0 +1,128 @@
+// The shapes that cross the workflow boundary: the workflow's input, result and status, the
+// kill signal's payload, and the activities' inputs and outputs. Pure types.
+import type { CellOutcome, CellResultOutcome, KillReason } from '../cell/outcome.ts';
+import type { OutputTail } from '../cell/output.ts';
+
+export type { CellResultOutcome };
+
+/** Where a cell is: admitted and placed, running on its host, being killed, cleaned up, done. */
+export type CellPhase = 'placing' | 'running' | 'killing' | 'cleaning-up' | 'done';
+
+/** Milliseconds spent in each phase. */
+export interface PhaseDurations {
+  placing?: number;
+  starting?: number;
+  running?: number;
+  killing?: number;
+  cleanup?: number;
+}
+
+export interface CellWorkflowInput {
+  /** The document as given: the workflow validates it before anything touches a host. */
+  readonly document: unknown;
+  /** The shared task queue; host queues are derived from it. */
+  readonly taskQueue: string;
+  readonly scheduleId?: string | undefined;
+  /** How long a host may take to pick up its work before the cell ends as host-lost. */
+  readonly hostScheduleToStartSeconds?: number | undefined;
+  /** Whether the namespace has the cell search attributes (the client checks once). */
+  readonly indexed?: boolean | undefined;
+}
+
+export interface CellResult {
+  readonly cellId: string;
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly hostId: string | undefined;
+  readonly sandboxId: string | undefined;
+  readonly outcome: CellResultOutcome;
+  /** The workload's own exit code, when it exited by itself or after a kill signal it trapped. */
+  readonly exitCode: number | undefined;
+  readonly stdout: OutputTail;
+  readonly stderr: OutputTail;
+  /** ISO times: the workflow's start and end, and the sandbox's own start and end. */
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly sandboxStartedAt: string | undefined;
+  readonly sandboxEndedAt: string | undefined;
+  readonly phases: PhaseDurations;
+  /** Set when the cell could not be cleaned up completely (the reconciler finishes it). */
+  readonly cleanupError: string | undefined;
+  readonly scheduleId: string | undefined;
+}
+
+/** The answer of the status query. */
+export interface CellStatus {
+  readonly cellId: string;
+  readonly phase: CellPhase;
+  readonly hostId: string | undefined;
+  readonly sandboxId: string | undefined;
+  readonly sandboxStartedAt: string | undefined;
+  readonly outcome: CellResultOutcome | undefined;
+  readonly killRequested: string | undefined;
+}
+
+export interface KillSignalArgs {
+  readonly reason: string;
+}
+
+/** What admission tells the workflow: where the cell runs and what its lifecycle needs to know. */
+export interface Admission {
+  readonly cellId: string;
+  readonly hostId: string;
+  readonly ttlSeconds: number;
+  readonly gracefulShutdownSeconds: number;
+  /** The command, for summaries in the UI. */
+  readonly argv: readonly string[];
+}
+
+/** One run of a cell on its host: the run key is the workflow's run id. */
+export interface SandboxRef {
+  readonly cellId: string;
+  readonly runKey: string;
+}
+
+/** How a sandbox ended on its host (the host's view; the workflow adds its own outcomes). */
+export interface CellExit {
+  readonly cellId: string;
+  readonly sandboxId: string;
+  readonly hostId: string;
+  readonly outcome: CellOutcome;
+  readonly startedAtMs: number;
+  readonly endedAtMs: number;
+  readonly stdout: OutputTail;
+  readonly stderr: OutputTail;
+}
+
+/** A cell's exit as the run activity reports it, with whether it already removed the sandbox. */
+export interface SandboxExit extends CellExit {
+  readonly removed: boolean;
+  readonly removeError?: string | undefined;
+}
+
+/** Heartbeat details of runSandbox: visible in the UI and to clients as soon as the sandbox starts. */
+export interface SandboxProgress {
+  readonly sandboxId: string;
+  readonly hostId: string;
+  /** When the supervisor was started (host clock, ms since the epoch). */
+  readonly startedAtMs: number;
+  /** The output so far (tails), for `cellos logs -f` from any machine that reaches Temporal. */
+  readonly stdout?: OutputTail | undefined;
+  readonly stderr?: OutputTail | undefined;
+}
+
+/**
+ * The activities the workflow calls. The host validates the document again: anything with access to
+ * the namespace can schedule work on a host's queue, and only the host's configuration grants
+ * authority.
+ */
+export interface CellActivities {
+  /** Validates the document and places the cell (a local activity on the workflow's worker). */
+  admitCell(input: { document: unknown }): Promise<Admission>;
+  /** Prepares, starts, waits for and removes the sandbox; re-attaches on a retry. */
+  runSandbox(input: SandboxRef & { document: unknown }): Promise<SandboxExit>;
+  /** SIGTERM, the grace, then SIGKILL; records why, so the outcome says it. */
+  killSandbox(input: SandboxRef & { reason: KillReason; message: string }): Promise<void>;
+  /** Deletes the sandbox and removes its bundle, cgroups and record. Idempotent. */
+  removeSandbox(input: SandboxRef): Promise<void>;
+}

@@ -1,0 +1,30 @@
+// What the host's modules work over: one host's settings and tools, in a small object passed to
+// module-level functions rather than closed over by one big factory.
+import { join } from 'node:path';
+import type { RunscDriver } from '../runsc/driver.ts';
+import type { CellRecord } from './cell-files.ts';
+import type { CgroupMode } from './cgroups.ts';
+import type { HostConfig } from './config.ts';
+import type { Spawner } from './spawner.ts';
+
+export interface HostContext {
+  readonly config: HostConfig;
+  readonly runsc: RunscDriver;
+  readonly cgroupMode: CgroupMode;
+  readonly spawner: Spawner;
+  /** Sandboxes whose prepare() runs in this process: files without a record yet, not leftovers. */
+  readonly preparing: Map<string, number>;
+}
+
+/** A cell's record and where its files are: what every step after prepare takes. */
+export interface CellHandle extends CellRecord {
+  readonly cellDir: string;
+}
+
+export function cellDirOf(ctx: HostContext, sandboxId: string): string {
+  return join(ctx.config.cellsDir, sandboxId);
+}
+
+export function handleOf(ctx: HostContext, record: CellRecord): CellHandle {
+  return { ...record, cellDir: cellDirOf(ctx, record.sandboxId) };
+}

@@ -1,0 +1,76 @@
+// Killing a cell on a deadline or a request: SIGTERM, the grace, then SIGKILL. The kill record is
+// written before each signal, so that the outcome says who killed it and with what, and so that a
+// cell not started yet is never started.
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KillReason, KillRecord } from '../cell/outcome.ts';
+import { cellFile, hasResult, readRecord, writeJsonAtomic } from './cell-files.ts';
+import type { CellHandle, HostContext } from './context.ts';
+import { cellState } from './wait.ts';
+
+export interface KillOptions {
+  readonly reason: KillReason;
+  readonly message?: string | undefined;
+  /** SIGTERM-to-SIGKILL grace; the document's gracefulShutdownSeconds by default. */
+  readonly graceSeconds?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+type KillSignal = 'SIGTERM' | 'SIGKILL';
+
+/** How long SIGKILL is retried while a sandbox is still booting and cannot take it yet. */
+const SIGKILL_TRIES_MS = 5000;
+
+export async function kill(ctx: HostContext, handle: CellHandle, opts: KillOptions): Promise<void> {
+  const graceMs = (opts.graceSeconds ?? handle.gracefulShutdownSeconds) * 1000;
+  const signals: KillSignal[] = [];
+  if (await finished(handle)) return;
+  const termDeadline = Date.now() + graceMs;
+  await send(ctx, handle, opts, signals, 'SIGTERM', termDeadline);
+  while (Date.now() < termDeadline) {
+    if (await finished(handle)) return;
+    await sleep(50);
+  }
+  if (await finished(handle)) return;
+  await send(ctx, handle, opts, signals, 'SIGKILL', Date.now() + SIGKILL_TRIES_MS);
+}
+
+/** Finished, lost, or already removed by the process that collected its outcome. */
+async function finished(handle: CellHandle): Promise<boolean> {
+  if (await hasResult(handle.cellDir)) return true;
+  if (!(await readRecord(handle.cellDir))) return true;
+  return (await cellState(handle)) === 'lost';
+}
+
+/** Sends `signal` until runsc takes it or the cell is over; a sandbox still booting cannot take one yet. */
+async function send(
+  ctx: HostContext,
+  handle: CellHandle,
+  opts: KillOptions,
+  signals: KillSignal[],
+  signal: KillSignal,
+  until: number,
+): Promise<void> {
+  signals.push(signal);
+  await writeKillRecord(handle, { reason: opts.reason, message: opts.message ?? opts.reason, signals });
+  while (Date.now() < until) {
+    opts.signal?.throwIfAborted();
+    const st = await cellState(handle);
+    if (st === 'exited' || st === 'lost') return;
+    if (st === 'running') {
+      const sent = await ctx.runsc
+        .kill(handle.sandboxId, signal, { all: signal === 'SIGKILL', network: handle.network })
+        .catch(() => 'not-running' as const);
+      if (sent === 'sent') return;
+    }
+    // 'prepared': start() sees the kill record and does not launch.
+    if (st === 'prepared' || !(await readRecord(handle.cellDir))) return;
+    await sleep(100);
+  }
+}
+
+async function writeKillRecord(handle: CellHandle, record: KillRecord): Promise<void> {
+  await writeJsonAtomic(join(handle.cellDir, cellFile.kill), record).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err; // the cell was removed meanwhile: nothing to kill
+  });
+}

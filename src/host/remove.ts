@@ -1,0 +1,119 @@
+// Removing a cell: its sandbox, supervisor, cgroups, bundle and folder, whatever state it is in
+// (finished, running, killed half-way, a create that failed, no record at all). Idempotent.
+import { rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { listStateFiles, removeStaleLocks, stateFilesOf } from '../runsc/state-dir.ts';
+import { cellFile, hasResult, readRecord, readSupervisorPid } from './cell-files.ts';
+import { removeCellCgroup } from './cgroups.ts';
+import { cellDirOf, handleOf, type CellHandle, type HostContext } from './context.ts';
+import { findHostProcesses, isSupervisorAlive, killGroup, killPid } from './processes.ts';
+
+/** How long a supervisor gets to finish once its sandbox is killed or deleted. */
+const SUPERVISOR_EXIT_WAIT_MS = 5000;
+
+/** Deletes the sandbox, its cgroups, bundle and record. Idempotent. */
+export async function remove(ctx: HostContext, handle: CellHandle): Promise<void> {
+  const { config, runsc } = ctx;
+  const id = handle.sandboxId;
+  const pid = await readSupervisorPid(handle.cellDir);
+  let ended = await hasResult(handle.cellDir);
+  // Without a pid file (the record is gone) or a result (killed, lost, never finished), look for
+  // what may still run in /proc too: the normal path, a cell that exited, needs no scan.
+  const searched = pid === undefined || !ended;
+  let supervisors = await liveSupervisors(ctx, id, pid, searched);
+  if (supervisors.length > 0) {
+    // SIGKILL lets `runsc run` return and remove its own container; `delete --force` of a container
+    // that runsc run still holds stops it but then fails here ("context deadline exceeded").
+    const sent = await runsc
+      .kill(id, 'SIGKILL', { all: true, network: handle.network })
+      .catch(() => 'not-running' as const);
+    if (sent === 'sent') supervisors = await waitGone(supervisors, id, SUPERVISOR_EXIT_WAIT_MS);
+    ended = await hasResult(handle.cellDir);
+  }
+  // runsc run removes its container when it returns; delete it ourselves when it did not.
+  if (supervisors.length > 0 || !ended || (await runscKnows(ctx, id))) {
+    await runsc.delete(id, { network: handle.network });
+  }
+  if (supervisors.length > 0) {
+    // With its sandbox gone the supervisor finishes on its own; make sure of it.
+    for (const p of await waitGone(supervisors, id, SUPERVISOR_EXIT_WAIT_MS)) killGroup(p);
+  }
+  if (searched) {
+    // A sandbox runsc has no state for (a create that failed part-way, a reused id) survives delete.
+    for (const p of await findHostProcesses(config, id)) {
+      if (p.kind === 'supervisor') killGroup(p.pgid);
+      else killPid(p.pid);
+    }
+  }
+  await removeStaleLocks(config.runscRoot, id);
+  await removeCellFiles(ctx, handle);
+}
+
+/** remove() for a sandbox that may have no record (its start was interrupted). */
+export async function removeById(ctx: HostContext, sandboxId: string): Promise<void> {
+  const record = await readRecord(cellDirOf(ctx, sandboxId));
+  await remove(
+    ctx,
+    handleOf(
+      ctx,
+      record ?? {
+        cellId: '',
+        sandboxId,
+        runKey: '',
+        hostId: ctx.config.hostId,
+        network: 'none',
+        bundleDir: join(ctx.config.bundleDir, sandboxId),
+        gracefulShutdownSeconds: 0,
+        createdAtMs: 0,
+      },
+    ),
+  );
+}
+
+/** The cell's own files: cgroups, bundle and folder (prepare's undo when it fails). */
+export async function removeCellFiles(ctx: HostContext, handle: CellHandle): Promise<void> {
+  await removeCellCgroup(ctx.cgroupMode, ctx.config.cgroupParent, handle.sandboxId);
+  await rm(handle.bundleDir, { recursive: true, force: true });
+  // The supervisor's fifos first: Deno's recursive rm opens a fifo and blocks on it.
+  await Promise.all(
+    [cellFile.stdoutPipe, cellFile.stderrPipe].map((f) => unlink(join(handle.cellDir, f)).catch(() => undefined)),
+  );
+  await rm(handle.cellDir, { recursive: true, force: true });
+}
+
+/** Whether runsc's state folder still has a file of this sandbox (a container, or a stale lock). */
+async function runscKnows(ctx: HostContext, sandboxId: string): Promise<boolean> {
+  const files = await listStateFiles(ctx.config.runscRoot).catch(() => []);
+  return stateFilesOf(files, sandboxId).length > 0;
+}
+
+/** Supervisor pids of a sandbox that still run: the one in its pid file, and (search) any in /proc. */
+async function liveSupervisors(
+  ctx: HostContext,
+  sandboxId: string,
+  pid: number | undefined,
+  search: boolean,
+): Promise<number[]> {
+  const pids = new Set<number>();
+  if (pid !== undefined && (await isSupervisorAlive(pid, sandboxId))) pids.add(pid);
+  if (search) {
+    // Group leaders only: the supervisor's subshells share its argument vector.
+    for (const p of await findHostProcesses(ctx.config, sandboxId)) {
+      if (p.kind === 'supervisor' && p.pid === p.pgid) pids.add(p.pid);
+    }
+  }
+  return [...pids];
+}
+
+/** Waits up to `ms` for the supervisors to exit; returns those still alive. */
+async function waitGone(pids: readonly number[], sandboxId: string, ms: number): Promise<number[]> {
+  const until = Date.now() + ms;
+  let alive = [...pids];
+  for (;;) {
+    const checks = await Promise.all(alive.map((p) => isSupervisorAlive(p, sandboxId)));
+    alive = alive.filter((_, i) => checks[i]);
+    if (alive.length === 0 || Date.now() >= until) return alive;
+    await sleep(50);
+  }
+}

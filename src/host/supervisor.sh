@@ -1,0 +1,46 @@
+#!/bin/sh
+# The per-cell supervisor: owns the `runsc run` process, survives the death of the process that
+# launched it, caps the workload's output into files and records the outcome in result.json. sh
+# rather than a Node child keeps the launch ~1 ms instead of ~120 ms of Node start-up per cell.
+#
+# spawner.sh starts it as `sh -c "<this file's text>" cellos-supervisor:<sandbox id> <cell dir>`:
+# the marker ($0) in its argument vector is how the host and its reconciler find it in /proc.
+# sh -c holds the whole program in memory, so a checkout changed under a running cell cannot
+# change its supervisor.
+#
+# It records runsc's exit code and the OOM counter; the reader (cell-files.ts) takes the exact wait
+# status from the sandbox's log line "Exiting with status: <wait status>" (runsc's exit code maps
+# SIGKILL and `exit 137` alike, and its own failures to 128), the times from the mtimes of `started`
+# and `ended`, and the dropped byte counts from the .dropped files.
+#
+# shellcheck disable=SC2154 # bundle, id, max_out, max_err and oom_probe are set by launch.env.
+set -u
+dir=$1
+# launch.env sets bundle, id, max_out, max_err, oom_probe and the runsc command line ("$@").
+# shellcheck source=/dev/null # written per cell by the host's prepare (launch-env.ts)
+. "$dir/launch.env"
+# Builtins only, but for mkfifo, dd, wc and runsc: every exec here costs ~1-2 ms per cell.
+echo $$ > "$dir/supervisor.pid"
+# The fifos live in pipes/, outside the folder a waiter watches (Deno's watcher opens what changes).
+mkfifo -m 600 "$dir/pipes/out" "$dir/pipes/err" || exit 97
+# dd, not head: head buffers its output, and logs -f must see lines as they are written.
+{ dd bs=65536 iflag=count_bytes count="$max_out" status=none > "$dir/stdout"; wc -c > "$dir/stdout.dropped"; } < "$dir/pipes/out" &
+{ dd bs=65536 iflag=count_bytes count="$max_err" status=none > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/pipes/err" &
+: > "$dir/started"
+# --debug-log without --debug: info lines only (the wait status, "Process should have started"),
+# not the spec with its environment, and a fifth of the writing.
+"$@" "--debug-log=$dir/runsc.%COMMAND%.log" run --bundle "$bundle" "$id" > "$dir/pipes/out" 2> "$dir/pipes/err" < /dev/null
+code=$?
+: > "$dir/ended"
+wait
+oom=null
+if [ -n "$oom_probe" ] && [ -r "$oom_probe" ]; then
+  oom=0
+  while read -r key value; do
+    case "$key" in
+      oom_kill) oom=$value ;;
+      [0-9]*) oom=$key ;;
+    esac
+  done < "$oom_probe"
+fi
+printf '{"runscExitCode":%s,"oomCount":%s}\n' "$code" "$oom" > "$dir/result.json"
