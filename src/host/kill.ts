@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KillReason, KillRecord } from '../cell/outcome.ts';
-import { cellFile, hasResult, readRecord, writeJsonAtomic } from './cell-files.ts';
+import { cellFile, hasResult, readKill, readRecord, writeJsonAtomic } from './cell-files.ts';
 import type { CellHandle, HostContext } from './context.ts';
 import { cellState } from './wait.ts';
 
@@ -23,8 +23,16 @@ const SIGKILL_TRIES_MS = 5000;
 
 export async function kill(ctx: HostContext, handle: CellHandle, opts: KillOptions): Promise<void> {
   const graceMs = (opts.graceSeconds ?? handle.gracefulShutdownSeconds) * 1000;
-  const signals: KillSignal[] = [];
   if (await finished(handle)) return;
+  // A kill asked for again (the workflow repeats it until the run ends; a retry after a crash) goes
+  // on from where the last one got: its signals stay in the record, and once SIGKILL was sent the
+  // grace is not granted again.
+  const previous = await readKill(handle.cellDir);
+  const signals: KillSignal[] = previous?.reason === opts.reason ? [...previous.signals] : [];
+  if (signals.includes('SIGKILL')) {
+    await send(ctx, handle, opts, signals, 'SIGKILL', Date.now() + SIGKILL_TRIES_MS);
+    return;
+  }
   const termDeadline = Date.now() + graceMs;
   await send(ctx, handle, opts, signals, 'SIGTERM', termDeadline);
   while (Date.now() < termDeadline) {
@@ -51,7 +59,7 @@ async function send(
   signal: KillSignal,
   until: number,
 ): Promise<void> {
-  signals.push(signal);
+  if (signals.at(-1) !== signal) signals.push(signal);
   await writeKillRecord(handle, { reason: opts.reason, message: opts.message ?? opts.reason, signals });
   while (Date.now() < until) {
     opts.signal?.throwIfAborted();

@@ -1,10 +1,11 @@
 // The edge against real runsc: exact outcomes, limits, deadline kills, crash survival, no leftovers.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCell } from '../../src/host/run-cell.ts';
 import { cellDoc, expectNoLeftovers, makeTestHost, repoRoot } from '../helpers/host.ts';
+import { until } from '../helpers/wait.ts';
 
 let host: Awaited<ReturnType<typeof makeTestHost>>;
 beforeAll(async () => {
@@ -149,6 +150,34 @@ describe('deadline', () => {
     expect(exit.outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
     expect(took).toBeGreaterThanOrEqual(1000 + 2000);
     expect(took).toBeLessThan(1000 + 2000 + 3000);
+  });
+
+  it('goes on from the SIGKILL a kill asked for again had already sent, and the outcome keeps it', async () => {
+    // The kill of a crashed worker got as far as recording SIGKILL; its retry must not restart the
+    // grace with SIGTERM, nor rewrite the record so that the outcome says SIGTERM.
+    const doc = sh("trap '' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 30 } });
+    const handle = await host.launch(doc, `rekill-${Date.now()}`);
+    try {
+      await until(
+        'the sandbox runs',
+        () => host.state(handle),
+        (s) => s === 'running',
+      );
+      await writeFile(
+        join(handle.cellDir, 'kill.json'),
+        JSON.stringify({ reason: 'deadline', message: 'ttl passed', signals: ['SIGTERM', 'SIGKILL'] }),
+      );
+      const started = Date.now();
+      await host.kill(handle, { reason: 'deadline', message: 'ttl passed' });
+      const exit = await host.wait(handle);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(exit.outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
+      expect(JSON.parse(await readFile(join(handle.cellDir, 'kill.json'), 'utf8'))).toMatchObject({
+        signals: ['SIGTERM', 'SIGKILL'],
+      });
+    } finally {
+      await host.remove(handle);
+    }
   });
 });
 
