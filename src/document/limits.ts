@@ -12,4 +12,13 @@ export const LIMITS = {
   memoryMaxBytes: 1024 * 1024 * MiB,
   outputDefaultBytes: 1 * MiB,
   outputMaxBytes: 64 * MiB,
+  /** A document's shape, checked before the schema (see bounds.ts). */
+  documentMaxDepth: 32,
+  documentMaxNodes: 10_000,
+  documentMaxBytes: 256 * 1024,
+  /** JSON text of a document, checked before it is decoded. */
+  documentMaxTextBytes: 1024 * 1024,
+  /** One environment variable's value, and all of them together. */
+  envValueMaxBytes: 32 * 1024,
+  envMaxBytes: 128 * 1024,
 } as const;

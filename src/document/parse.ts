@@ -1,9 +1,12 @@
 import type { z } from 'zod';
 import { CellDocumentError, type DocumentProblem } from './errors.ts';
+import { checkDocumentBounds } from './bounds.ts';
+import { LIMITS } from './limits.ts';
 import { CellDocument } from './schema.ts';
 
 /** Validates a document (already decoded from JSON) and applies defaults. */
 export function parseCellDocument(input: unknown): CellDocument {
+  checkDocumentBounds(input);
   // reportInput: problemsOf tells a missing field (input undefined) from a wrong one; the
   // input itself never leaves problemsOf. error: our wording where a schema sets none.
   const result = CellDocument.safeParse(input, { reportInput: true, error: defaultMessage });
@@ -13,6 +16,11 @@ export function parseCellDocument(input: unknown): CellDocument {
 
 /** Decodes JSON text, then validates it. */
 export function parseCellDocumentText(text: string, source = 'document'): CellDocument {
+  if (text.length > LIMITS.documentMaxTextBytes) {
+    throw new CellDocumentError([
+      { path: '(root)', message: `${source} is larger than ${LIMITS.documentMaxTextBytes} bytes (document too large)` },
+    ]);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -41,6 +41,10 @@ const NoNul = z
   .string({ error: 'must be a string' })
   .refine((s) => !s.includes('\0'), { error: 'must not contain NUL' });
 
+const EnvValue = NoNul.refine((s) => utf8Length(s) <= LIMITS.envValueMaxBytes, {
+  error: `must be at most ${LIMITS.envValueMaxBytes} bytes`,
+});
+
 export const CpuMax = z.strictObject({
   quotaMicros: int(1000, 1_000_000_000, 'CPU quota in microseconds per period'),
   periodMicros: int(1000, 1_000_000, 'CPU period in microseconds').default(100_000),
@@ -114,11 +118,17 @@ export const Run = z
     limits: Limits.default({ gracefulShutdownSeconds: 5 }),
     // Extensions: all optional, safe defaults.
     env: z
-      .record(EnvName, NoNul, {
+      .record(EnvName, EnvValue, {
         // Only for a non-object: a bad name keeps EnvName's own message (see problemsOf).
         error: (iss) => (iss.code === 'invalid_type' ? 'must be an object of NAME: "value" strings' : undefined),
       })
       .refine((e) => Object.keys(e).length <= 256, { error: 'must have at most 256 variables' })
+      .refine(
+        (e) => Object.entries(e).reduce((n, [k, v]) => n + k.length + 1 + utf8Length(v), 0) <= LIMITS.envMaxBytes,
+        {
+          error: `must be at most ${LIMITS.envMaxBytes} bytes in all`,
+        },
+      )
       .default({}),
     // A function: zod clones a default shallowly, so a literal would share one additionalGids array.
     user: User.default(() => ({ uid: 65534, gid: 65534, additionalGids: [] })),
@@ -226,4 +236,8 @@ export type CellRun = CellSpec['run'];
 function base64Length(text: string): number {
   const bytes = new TextEncoder().encode(text).length;
   return Math.ceil(bytes / 3) * 4;
+}
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
 }
