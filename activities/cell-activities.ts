@@ -1,6 +1,7 @@
 // Host work of a cell, as Temporal activities. Each is idempotent: a retry after a worker
 // crash re-attaches to what the first attempt made, never launches a second sandbox.
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { CellDocument } from '../src/document/schema.ts';
 import {
   SANDBOX_LAUNCH_FAILED,
   failureTypes,
@@ -12,6 +13,7 @@ import { parseCellDocument } from '../src/document/parse.ts';
 import { failpoint } from '../src/failpoints.ts';
 import type { CellHandle, CellHost } from '../src/host/cell-host.ts';
 import { asActivityFailure, asActivityFailureAsync } from './failures.ts';
+import { createLaunchGate } from './launch-gate.ts';
 import { noopCellMetrics, type CellMetrics } from './metrics.ts';
 
 export interface CellActivityDeps {
@@ -19,6 +21,11 @@ export interface CellActivityDeps {
   /** Every line about a cell carries cellId, hostId, sandboxId and phase (prepare, run, kill, remove). */
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
   readonly metrics?: CellMetrics | undefined;
+  /**
+   * The most sandboxes this host runs at once (CELLOS_MAX_CELLS): a launch waits while this many
+   * run, counted from the host's cell records. Unlimited when undefined.
+   */
+  readonly maxConcurrentCells?: number | undefined;
 }
 
 /** Attempts at launching a sandbox whose runsc fails before the workload starts. */
@@ -31,8 +38,10 @@ export function createCellActivities({
   host,
   log = () => undefined,
   metrics = noopCellMetrics,
+  maxConcurrentCells,
 }: CellActivityDeps): Omit<CellActivities, 'admitCell'> {
   const hostId = host.config.hostId;
+  const gate = createLaunchGate(host, maxConcurrentCells);
   return {
     /**
      * The sandbox's whole run in one activity (one round trip, not three): write the bundle,
@@ -53,14 +62,27 @@ export function createCellActivities({
       }
       const cell = { cellId: doc.spec.id, hostId, sandboxId: host.sandboxIdFor(doc.spec.id, input.runKey) };
       const preparing = Date.now();
-      let handle: CellHandle;
+      let handle: CellHandle | undefined;
       try {
-        handle = await asActivityFailureAsync(() => host.prepare(doc, input.runKey));
+        handle = await prepareWithin(host, doc, input.runKey, ctx);
         await failpoint('after-prepare');
-        await host.start(handle);
+        let full = false;
+        await gate.launch(handle, {
+          signal: ctx.cancellationSignal,
+          onWait: (running) => {
+            if (!full) log('host full: the sandbox waits for one to end', { ...cell, phase: 'prepare', running });
+            full = true;
+            ctx.heartbeat();
+          },
+        });
         await failpoint('after-start');
       } catch (err) {
         log('sandbox could not be prepared or started', { ...cell, phase: 'prepare', error: messageOf(err) });
+        // Cancelled while it waited for room on the host: nothing ran, nothing is left for the
+        // workflow's kill to wait on.
+        if (handle && ctx.cancellationDetails?.cancelRequested && (await host.state(handle)) === 'prepared') {
+          await host.remove(handle).catch(() => undefined);
+        }
         throw err;
       }
       // The record is written by the attempt that prepares the sandbox: an older one means a re-attach.
@@ -84,10 +106,25 @@ export function createCellActivities({
       try {
         exit = await host.wait(handle, { signal: ctx.cancellationSignal, onTick: beat, tickMs: 500 });
       } catch (err) {
-        // Cancelled: the workflow decides what happens to the sandbox next.
         if (ctx.cancellationSignal.aborted) {
-          // Its workflow was cancelled: the cell ends now (on worker shutdown it keeps running).
-          if (ctx.cancellationDetails?.cancelRequested) metrics.cellFinished('cancelled');
+          // Its workflow was cancelled: the cell ends now (on worker shutdown it keeps running, and
+          // a retry re-attaches). This activity's slot is one of the host's CELLOS_MAX_CELLS: it is
+          // given back only once the sandbox has ended, or every cancelled cell would run through
+          // its grace beside a full host's worth of new ones.
+          if (ctx.cancellationDetails?.cancelRequested) {
+            log('workflow cancelled: killing the sandbox', { ...cell, phase: 'kill' });
+            await Promise.all([
+              host.kill(handle, { reason: 'request', message: 'the workflow was cancelled' }),
+              host.wait(handle, { onTick: beat, tickMs: 500 }),
+            ]).catch((killErr: unknown) =>
+              log('killing the sandbox of a cancelled cell failed', {
+                ...cell,
+                phase: 'kill',
+                error: messageOf(killErr),
+              }),
+            );
+            metrics.cellFinished('cancelled');
+          }
           throw ctx.cancellationSignal.reason ?? err;
         }
         throw err;
@@ -157,6 +194,52 @@ export function createCellActivities({
       log('sandbox removed', { cellId: input.cellId, hostId, sandboxId, phase: 'remove' });
     },
   };
+}
+
+/**
+ * prepare, bounded by the host's prepareTimeoutMs (an image that blocks or unpacks forever must not
+ * hold a slot) and by the activity's cancellation; it heartbeats meanwhile, since unpacking an image
+ * may take longer than the heartbeat timeout. A prepare that finishes after the activity gave up on
+ * it for good is removed.
+ */
+async function prepareWithin(host: CellHost, doc: CellDocument, runKey: string, ctx: Context): Promise<CellHandle> {
+  const timeoutMs = host.config.prepareTimeoutMs;
+  const preparing = asActivityFailureAsync(() => host.prepare(doc, runKey));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const beats = setInterval(() => ctx.heartbeat(), 1000);
+  const givenUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          ApplicationFailure.create({
+            type: failureTypes.rejected,
+            nonRetryable: true,
+            message: `cell ${doc.spec.id}: preparing its sandbox (rootfs, image, bundle) took longer than the host allows (${timeoutMs / 1000} s, CELLOS_PREPARE_TIMEOUT_SECONDS): refused`,
+          }),
+        ),
+      timeoutMs,
+    );
+    onAbort = () => reject(ctx.cancellationSignal.reason ?? new Error('cancelled'));
+    ctx.cancellationSignal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([preparing, givenUp]);
+  } catch (err) {
+    // Timed out, or the workflow was cancelled: nothing will re-attach to what prepare still makes.
+    // (On worker shutdown the retry re-attaches to it instead.)
+    if (!ctx.cancellationSignal.aborted || ctx.cancellationDetails?.cancelRequested) {
+      void preparing.then(
+        (late) => host.remove(late).catch(() => undefined),
+        () => undefined,
+      );
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    clearInterval(beats);
+    if (onAbort) ctx.cancellationSignal.removeEventListener('abort', onAbort);
+  }
 }
 
 function messageOf(err: unknown): string {

@@ -11,6 +11,7 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -22,6 +23,7 @@ import { sandboxIdFor } from '../src/bundle/ids.ts';
 import { describeOutcome, exitCodeOf } from '../src/cell/outcome.ts';
 import {
   failureTypes,
+  hostControlTaskQueue,
   hostTaskQueue,
   isCellFailureType,
   queries,
@@ -168,13 +170,20 @@ async function runUntilExit(
 
 type HostActivities = Omit<CellActivities, 'admitCell'>;
 
+/**
+ * Kill and remove go to the host's control queue, whose slots running cells never hold. Cells
+ * started before it existed keep sending them to the host's queue, which still serves them: their
+ * host may run a worker that does not poll the control queue yet.
+ */
+const CONTROL_QUEUE_PATCH = 'host-control-queue';
+
 function hostActivities(input: CellWorkflowInput, admitted: Admission, sandboxId: string): HostActivities {
   const { cellId, hostId, gracefulShutdownSeconds: grace } = admitted;
-  const base = {
-    taskQueue: hostTaskQueue(input.taskQueue, hostId),
-    // A host that does not pick up its work in this time is lost: the cell ends as host-lost.
-    scheduleToStartTimeout: `${input.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`,
-  } as const;
+  const hostQueue = hostTaskQueue(input.taskQueue, hostId);
+  // A host that does not pick up its work in this time is lost: the cell ends as host-lost.
+  const scheduleToStartTimeout = `${input.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`;
+  const base = { taskQueue: hostQueue, scheduleToStartTimeout } as const;
+  const controlQueue = patched(CONTROL_QUEUE_PATCH) ? hostControlTaskQueue(input.taskQueue, hostId) : hostQueue;
   const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' } as const;
   const argv = admitted.argv.join(' ');
   const run = proxyActivities<HostActivities>({
@@ -188,7 +197,8 @@ function hostActivities(input: CellWorkflowInput, admitted: Admission, sandboxId
   });
   const control = (summary: string) =>
     proxyActivities<HostActivities>({
-      ...base,
+      taskQueue: controlQueue,
+      scheduleToStartTimeout,
       summary,
       startToCloseTimeout: `${grace + 60}s`,
       retry: { ...retry, maximumAttempts: 10 },

@@ -2,7 +2,7 @@
 // document and host options give byte-identical JSON (see serializeBundleConfig).
 import type { CellDocument } from '../document/schema.ts';
 import { BundleConfigError } from './errors.ts';
-import type { OciConfig, OciMount } from './oci.ts';
+import type { OciConfig, OciHook, OciMount } from './oci.ts';
 
 const MiB = 1024 * 1024;
 
@@ -19,10 +19,40 @@ export interface BundleHostOptions {
   readonly allowedMounts?: readonly string[];
   /** Whether this host lets documents ask for `network: sandbox`. */
   readonly allowSandboxNetwork?: boolean;
+  /**
+   * Which cells may use each secret: cell id patterns (`*` matches any run of characters) by secret
+   * name. A secret with no entry is granted to no cell. Undefined: every secret to every cell (for
+   * tools that only print a bundle; a host always passes its grants).
+   */
+  readonly secretGrants?: Readonly<Record<string, readonly string[]>>;
+  /** Whether documents may run as uid 0 or with group 0 (the operator's CELLOS_ALLOW_ROOT_USER). */
+  readonly allowRootUser?: boolean;
+  /** The memory of a cell that names none, and the most a document may ask for. */
+  readonly memory?: MemoryPolicy;
+  /**
+   * What the host resolved each spec.run.mounts[i].source to (its realpath, checked against
+   * allowedMounts), in the document's order. The bundle names these, never the document's own
+   * paths: a symlink swapped after the check cannot redirect the mount. Undefined: the document's.
+   */
+  readonly mountSources?: readonly string[];
+  /** Programs runsc runs after it has mounted the cell's folders and before the workload starts. */
+  readonly prestartHooks?: readonly OciHook[];
 }
+
+/** The options that decide whether a document may run on a host, apart from one sandbox's paths. */
+export type HostPolicy = Omit<BundleHostOptions, 'sandboxId' | 'rootfsPath' | 'cgroupsPath' | 'prestartHooks'>;
+
+export interface MemoryPolicy {
+  readonly defaultBytes: number;
+  readonly maxBytes: number;
+}
+
+/** What a host grants when its configuration says nothing else. */
+export const DEFAULT_MEMORY_POLICY: MemoryPolicy = { defaultBytes: 512 * MiB, maxBytes: 8 * 1024 * MiB };
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_TMP_BYTES = 64 * MiB;
+const DEV_TMPFS_BYTES = 64 * MiB;
 
 // runc's defaults: hide kernel interfaces, freeze the ones that configure the kernel.
 export const MASKED_PATHS = [
@@ -46,7 +76,40 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
  */
 export const SANDBOX_MEMORY_HEADROOM = 8 * MiB;
 
-export function generateBundleConfig(doc: CellDocument, host: BundleHostOptions): OciConfig {
+/**
+ * The memory a cell gets: its document's limit, else the host's default. Every cell has a limit; a
+ * document over the host's maximum is refused. The host's per-cell cgroup holds exactly this.
+ */
+export function cellMemoryBytes(doc: CellDocument, policy: MemoryPolicy = DEFAULT_MEMORY_POLICY): number {
+  const asked = doc.spec.run.limits.memoryMaxBytes;
+  if (asked === undefined) return policy.defaultBytes;
+  if (asked > policy.maxBytes) {
+    throw new BundleConfigError(
+      'MemoryNotAllowed',
+      `cell ${doc.spec.id}: spec.run.limits.memoryMaxBytes ${asked} is over this host's maximum of ${policy.maxBytes} bytes per cell`,
+    );
+  }
+  return asked;
+}
+
+/**
+ * Every refusal that generateBundleConfig makes, without building a config: what a host checks
+ * before it creates anything for a cell. Returns the memory the cell gets (see cellMemoryBytes).
+ */
+export function checkHostPolicy(doc: CellDocument, policy: HostPolicy): { readonly memoryBytes: number } {
+  const { memoryBytes } = admit(doc, policy);
+  return { memoryBytes };
+}
+
+interface Admitted {
+  readonly id: string;
+  readonly memoryBytes: number;
+  readonly env: string[];
+  readonly mountSources: readonly string[];
+}
+
+/** The checks of a document against a host's policy, in the order a person fixes them. */
+function admit(doc: CellDocument, host: HostPolicy): Admitted {
   const spec = doc.spec;
   const id = typeof spec.id === 'string' ? spec.id.trim() : '';
   if (id === '') throw new BundleConfigError('MissingCellId', 'spec.id is empty: a cell needs an id');
@@ -60,16 +123,34 @@ export function generateBundleConfig(doc: CellDocument, host: BundleHostOptions)
       `cell ${id}: spec.run.network "sandbox" is not allowed on this host (its worker does not enable sandbox networking)`,
     );
   }
+  const allowed = host.allowedMounts ?? [];
+  if (host.mountSources !== undefined && host.mountSources.length !== run.mounts.length) {
+    throw new TypeError(
+      `generateBundleConfig: mountSources has ${host.mountSources.length} entries for ${run.mounts.length} mounts`,
+    );
+  }
   for (const [i, m] of run.mounts.entries()) {
-    if (!isAllowedHostPath(m.source, host.allowedMounts ?? [])) {
-      throw new BundleConfigError(
-        'MountNotAllowed',
-        `cell ${id}: spec.run.mounts[${i}].source ${m.source} is not under a host path this worker allows (allowed: ${(host.allowedMounts ?? []).join(', ') || 'none'})`,
-      );
+    // The document's path and the host's resolution of it: both must lie under the allowlist.
+    for (const source of new Set([m.source, host.mountSources?.[i] ?? m.source])) {
+      if (!isAllowedHostPath(source, allowed)) {
+        throw new BundleConfigError(
+          'MountNotAllowed',
+          `cell ${id}: spec.run.mounts[${i}].source ${m.source} is not under a host path this worker allows (allowed: ${allowed.join(', ') || 'none'})`,
+        );
+      }
     }
   }
+  checkUser(doc, host.allowRootUser ?? false);
+  const memoryBytes = cellMemoryBytes(doc, host.memory);
+  checkTmpfsSizes(doc, memoryBytes);
+  const env = buildEnv(doc, host.secretEnv ?? {}, host.secretGrants);
+  return { id, memoryBytes, env, mountSources: host.mountSources ?? run.mounts.map((m) => m.source) };
+}
 
-  const env = buildEnv(run.env, host.secretEnv ?? {}, spec.authority.secretRefs);
+export function generateBundleConfig(doc: CellDocument, host: BundleHostOptions): OciConfig {
+  const { id, memoryBytes, env, mountSources } = admit(doc, host);
+  const spec = doc.spec;
+  const run = spec.run;
   const rlimits = [
     { type: 'RLIMIT_NOFILE', hard: run.rlimits.openFiles, soft: run.rlimits.openFiles },
     { type: 'RLIMIT_NPROC', hard: run.rlimits.processes, soft: run.rlimits.processes },
@@ -83,10 +164,8 @@ export function generateBundleConfig(doc: CellDocument, host: BundleHostOptions)
     // A backstop only: runsc's own threads count here (~25 idle, ~8 per process), so the
     // fork-bomb cap is RLIMIT_NPROC above.
     pids: { limit: 64 + run.rlimits.processes * 16 },
+    memory: { limit: memoryBytes + SANDBOX_MEMORY_HEADROOM },
   };
-  if (run.limits.memoryMaxBytes !== undefined) {
-    resources.memory = { limit: run.limits.memoryMaxBytes + SANDBOX_MEMORY_HEADROOM };
-  }
   if (run.limits.cpuMax !== undefined) {
     resources.cpu = { quota: run.limits.cpuMax.quotaMicros, period: run.limits.cpuMax.periodMicros };
   }
@@ -105,7 +184,8 @@ export function generateBundleConfig(doc: CellDocument, host: BundleHostOptions)
     },
     root: { path: host.rootfsPath, readonly: true },
     hostname: id,
-    mounts: buildMounts(doc),
+    mounts: buildMounts(doc, memoryBytes, mountSources),
+    ...(host.prestartHooks?.length ? { hooks: { prestart: host.prestartHooks.map(copyHook) } } : {}),
     linux: {
       cgroupsPath: host.cgroupsPath,
       resources,
@@ -136,23 +216,87 @@ export function isAllowedHostPath(path: string, allowed: readonly string[]): boo
   });
 }
 
+/** uid 0 and group 0 are root's: only an operator grants them. */
+function checkUser(doc: CellDocument, allowRoot: boolean): void {
+  if (allowRoot) return;
+  const { uid, gid, additionalGids } = doc.spec.run.user;
+  const field =
+    uid === 0
+      ? 'spec.run.user.uid'
+      : gid === 0
+        ? 'spec.run.user.gid'
+        : additionalGids.includes(0)
+          ? `spec.run.user.additionalGids[${additionalGids.indexOf(0)}]`
+          : undefined;
+  if (field !== undefined) {
+    throw new BundleConfigError(
+      'RootUserNotAllowed',
+      `cell ${doc.spec.id}: ${field} is 0 (root), which this host does not allow (its operator sets CELLOS_ALLOW_ROOT_USER to allow it)`,
+    );
+  }
+}
+
+/** A tmpfs lives in the sandbox's memory: together they cannot be larger than the cell's memory. */
+function checkTmpfsSizes(doc: CellDocument, memoryBytes: number): void {
+  let total = implicitTmpBytes(doc, memoryBytes) ?? 0;
+  for (const [i, t] of doc.spec.run.tmpfs.entries()) {
+    total += t.sizeBytes;
+    if (total > memoryBytes) {
+      throw new BundleConfigError(
+        'TmpfsTooLarge',
+        `cell ${doc.spec.id}: spec.run.tmpfs[${i}].sizeBytes: the tmpfs sizes add up to ${total} bytes${doc.spec.run.tmpfs.some((t) => t.path === '/tmp') ? '' : ' (with the default /tmp)'}, more than the cell's memory of ${memoryBytes} bytes (tmpfs contents are held in memory; declare a smaller /tmp in spec.run.tmpfs)`,
+      );
+    }
+  }
+}
+
+/**
+ * The size of the /tmp the bundle adds when the document declares none: 64 MiB, or what the cell's
+ * memory leaves beside the document's own tmpfs, but never under 4 KiB (a tmpfs of size 0 would be
+ * unlimited). Undefined when the document declares /tmp itself.
+ */
+function implicitTmpBytes(doc: CellDocument, memoryBytes: number): number | undefined {
+  const tmpfs = doc.spec.run.tmpfs;
+  if (tmpfs.some((t) => t.path === '/tmp')) return undefined;
+  const declared = tmpfs.reduce((n, t) => n + t.sizeBytes, 0);
+  return Math.max(4096, Math.min(DEFAULT_TMP_BYTES, memoryBytes - declared));
+}
+
+/** Whether a cell id matches a grant pattern: `*` is any run of characters, everything else itself. */
+export function matchesCellPattern(cellId: string, pattern: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+  return re.test(cellId);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function buildEnv(
-  docEnv: Readonly<Record<string, string>>,
+  doc: CellDocument,
   secrets: Readonly<Record<string, string>>,
-  secretRefs: readonly string[],
+  grants: Readonly<Record<string, readonly string[]>> | undefined,
 ): string[] {
   const vars = new Map<string, string>([
     ['PATH', DEFAULT_PATH],
     ['HOME', '/'],
   ]);
+  const docEnv = doc.spec.run.env;
   for (const name of Object.keys(docEnv).sort()) vars.set(name, docEnv[name]!);
-  for (const name of secretRefs) {
+  for (const [i, name] of doc.spec.authority.secretRefs.entries()) {
     // Own keys only: a secret named toString or constructor must not resolve to Object.prototype's.
+    const patterns = grants === undefined ? ['*'] : Object.hasOwn(grants, name) ? grants[name]! : [];
+    if (!patterns.some((p) => matchesCellPattern(doc.spec.id, p))) {
+      throw new BundleConfigError(
+        'SecretNotGranted',
+        `cell ${doc.spec.id}: secret ${name} (spec.authority.secretRefs[${i}]) is not granted to this cell on this host (its operator grants it with CELLOS_GRANT_${name})`,
+      );
+    }
     const value = Object.hasOwn(secrets, name) ? secrets[name] : undefined;
     if (value === undefined) {
       throw new BundleConfigError(
         'MissingSecret',
-        `secret ${name} (spec.authority.secretRefs) has no value on this host`,
+        `secret ${name} (spec.authority.secretRefs[${i}]) has no value on this host`,
       );
     }
     vars.set(name, value);
@@ -160,16 +304,27 @@ function buildEnv(
   return [...vars].map(([k, v]) => `${k}=${v}`);
 }
 
-function buildMounts(doc: CellDocument): OciMount[] {
+function copyHook(h: OciHook): OciHook {
+  return {
+    path: h.path,
+    ...(h.args ? { args: [...h.args] } : {}),
+    ...(h.env ? { env: [...h.env] } : {}),
+    ...(h.timeout !== undefined ? { timeout: h.timeout } : {}),
+  };
+}
+
+function buildMounts(doc: CellDocument, memoryBytes: number, sources: readonly string[]): OciMount[] {
   const run = doc.spec.run;
   const docTmp = run.tmpfs.find((t) => t.path === '/tmp');
+  // /dev and /dev/shm are tmpfs too: never larger than the cell's memory.
+  const devKiB = Math.floor(Math.min(DEV_TMPFS_BYTES, memoryBytes) / 1024);
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     {
       destination: '/dev',
       type: 'tmpfs',
       source: 'tmpfs',
-      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      options: ['nosuid', 'strictatime', 'mode=755', `size=${devKiB}k`],
     },
     {
       destination: '/dev/pts',
@@ -181,17 +336,18 @@ function buildMounts(doc: CellDocument): OciMount[] {
       destination: '/dev/shm',
       type: 'tmpfs',
       source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${devKiB}k`],
     },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    tmpfsMount('/tmp', docTmp?.sizeBytes ?? DEFAULT_TMP_BYTES),
+    // The default /tmp never outgrows the cell's memory; a document's own sizes were checked against it.
+    tmpfsMount('/tmp', docTmp?.sizeBytes ?? implicitTmpBytes(doc, memoryBytes)!),
   ];
   for (const t of run.tmpfs) if (t.path !== '/tmp') mounts.push(tmpfsMount(t.path, t.sizeBytes));
-  for (const m of run.mounts) {
+  for (const [i, m] of run.mounts.entries()) {
     mounts.push({
       destination: m.destination,
       type: 'bind',
-      source: m.source,
+      source: sources[i]!,
       options: ['rbind', 'ro', 'nosuid', 'nodev'],
     });
   }

@@ -12,6 +12,17 @@ export interface OciRlimit {
   soft: number;
 }
 
+/** A program runsc runs on the host at a point of the container's life (OCI `hooks`). */
+export interface OciHook {
+  /** Absolute host path of the program. */
+  path: string;
+  /** Its whole argument vector, argv[0] included. */
+  args?: string[];
+  env?: string[];
+  /** Seconds before runsc gives up on it (and on the container). */
+  timeout?: number;
+}
+
 export interface OciConfig {
   ociVersion: '1.0.2';
   process: {
@@ -33,6 +44,7 @@ export interface OciConfig {
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: OciMount[];
+  hooks?: { prestart?: OciHook[] };
   linux: {
     cgroupsPath: string;
     resources: {

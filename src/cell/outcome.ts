@@ -99,7 +99,10 @@ export function outcomeOf(
     (decoded?.kind === 'signaled' && decoded.signalNumber === 9) ||
     (decoded?.kind === 'exited' && decoded.code === 137) ||
     (status === null && record.runscExitCode === 137);
-  if (record.oomCount !== null && record.oomCount > 0 && diedOfSigkill) {
+  // Every cell has a memory cgroup now, and on cgroup v1 its failure counter also counts limits
+  // that were touched without a kill: a SIGKILL we sent ourselves (deadline, request) wins.
+  const weSentSigkill = kill?.signals.includes('SIGKILL') ?? false;
+  if (record.oomCount !== null && record.oomCount > 0 && diedOfSigkill && !weSentSigkill) {
     return { kind: 'oom', memoryMaxBytes: details.memoryMaxBytes };
   }
   if (decoded === undefined) {

@@ -16,14 +16,16 @@ export interface OpenClient {
 }
 
 export async function openCellClient(cfg: ClientConfig, target: TemporalTarget): Promise<OpenClient> {
-  const [{ CellClient }, { connectClient }] = await Promise.all([
+  const [{ CellClient }, { connectClient }, dataConverter] = await Promise.all([
     import('../client/cell-client.ts'),
     import('../worker/connection.ts'),
+    dataConverterOf(cfg),
   ]);
   const connection = await connectClient(target.connection);
   return {
     client: new CellClient({
       connection,
+      dataConverter,
       namespace: target.connection.namespace,
       taskQueue: cfg.taskQueue,
       hostScheduleToStartSeconds: cfg.hostScheduleToStartSeconds,
@@ -31,6 +33,13 @@ export async function openCellClient(cfg: ClientConfig, target: TemporalTarget):
     withDeadline: (ms, fn) => connection.withDeadline(Date.now() + ms, fn),
     close: () => connection.close(),
   };
+}
+
+/** Payload encryption when CELLOS_PAYLOAD_KEYS is set (the codec is loaded only then). */
+export async function dataConverterOf(cfg: ClientConfig) {
+  if (cfg.payloadKeys === undefined) return undefined;
+  const { cellosDataConverter } = await import('../codec/data-converter.ts');
+  return cellosDataConverter(cfg.payloadKeys);
 }
 
 /**

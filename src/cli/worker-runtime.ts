@@ -7,6 +7,7 @@
 // terminal. Lines about a cell carry cellId, hostId and phase; every line carries hostId.
 import type * as TemporalWorker from '@temporalio/worker';
 import type { LogEntry, RuntimeOptions } from '@temporalio/worker';
+import { dataConverterOf } from './client.ts';
 import { ConfigError } from '../config-error.ts';
 import type { CellWorker } from '../worker/cell-worker.ts';
 import type { WorkerConfig } from '../worker/config.ts';
@@ -42,13 +43,15 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const runtime = installRuntime(temporalWorker, opts);
   const log = (message: string, fields: Record<string, unknown>) => runtime.logger.info(message, fields);
   const host = await createCellHost(opts.cfg.host, opts.env);
-  const workflowBundle = await loadWorkflowBundle();
+  const dataConverter = await dataConverterOf(opts.cfg);
+  const workflowBundle = await loadWorkflowBundle({ failureConverterPath: dataConverter?.failureConverterPath });
   const connection = await connectNative(opts.target.connection);
   let worker: CellWorker;
   try {
     worker = await createCellWorker({
       connection,
       namespace: opts.target.connection.namespace,
+      dataConverter,
       taskQueue: opts.cfg.taskQueue,
       host,
       maxConcurrentCells: opts.cfg.maxConcurrentCells,

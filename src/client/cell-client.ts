@@ -7,6 +7,7 @@ import {
   type Connection,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { describeCell, type CellDescription } from './describe.ts';
 import { cellDetails, cellSummary } from './details.ts';
 import { cellLogs, type FollowOptions, type LogChunk } from './logs.ts';
@@ -32,6 +33,8 @@ import {
 
 export interface CellClientOptions {
   readonly connection: Connection;
+  /** The deployment's data converter, e.g. payload encryption (cellosDataConverter). */
+  readonly dataConverter?: DataConverter | undefined;
   readonly namespace?: string;
   readonly taskQueue?: string;
   readonly hostScheduleToStartSeconds?: number;
@@ -66,7 +69,11 @@ export class CellClient {
   private indexed: Promise<boolean> | undefined;
 
   constructor(opts: CellClientOptions) {
-    this.temporal = new Client({ connection: opts.connection, namespace: opts.namespace ?? 'default' });
+    this.temporal = new Client({
+      connection: opts.connection,
+      namespace: opts.namespace ?? 'default',
+      ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+    });
     this.taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
     this.hostScheduleToStartSeconds = opts.hostScheduleToStartSeconds;
     this.schedules = new CellSchedules({

@@ -17,7 +17,7 @@ export function cellDetails(doc: CellDocument): string {
   const lines = [
     `**argv** \`${JSON.stringify(run.argv)}\``,
     `**deadline** ${doc.spec.lifetime.ttlSeconds}s, then SIGTERM and SIGKILL after ${limits.gracefulShutdownSeconds}s`,
-    `**limits** memory ${limits.memoryMaxBytes ?? 'unlimited'} bytes; cpu ${limits.cpuMax ? `${limits.cpuMax.quotaMicros}/${limits.cpuMax.periodMicros} µs` : 'unlimited'}; processes ${run.rlimits.processes}; open files ${run.rlimits.openFiles}`,
+    `**limits** memory ${limits.memoryMaxBytes === undefined ? "the host's default" : `${limits.memoryMaxBytes} bytes`}; cpu ${limits.cpuMax ? `${limits.cpuMax.quotaMicros}/${limits.cpuMax.periodMicros} µs` : 'unlimited'}; processes ${run.rlimits.processes}; open files ${run.rlimits.openFiles}`,
     `**rootfs** ${rootfs} (read-only)`,
     `**user** ${run.user.uid}:${run.user.gid}; **network** ${run.network}; **cwd** ${run.workingDirectory}`,
   ];

@@ -21,7 +21,18 @@ export function hostTaskQueue(taskQueue: string, hostId: string): string {
   return `${taskQueue}@${hostId}`;
 }
 
-/** Activity types. `admitCell` runs as a local activity; the others on the host's own queue. */
+/**
+ * The control queue of one host: kill and remove only, served by a worker with slots of its own,
+ * so that a host full of running cells can still kill one at its deadline and clean up after it.
+ */
+export function hostControlTaskQueue(taskQueue: string, hostId: string): string {
+  return `${hostTaskQueue(taskQueue, hostId)}/control`;
+}
+
+/**
+ * Activity types. `admitCell` runs as a local activity; `runSandbox` on the host's own queue, kill and
+ * remove on its control queue (and on the host's queue for cells started before it existed).
+ */
 export const activityNames = {
   admitCell: 'admitCell',
   runSandbox: 'runSandbox',

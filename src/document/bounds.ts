@@ -33,11 +33,20 @@ export function checkDocumentBounds(input: unknown): void {
           { path, message: `is nested more than ${LIMITS.documentMaxDepth} levels deep (document too deep)` },
         ]);
       }
+      // Counted before anything is built: a million-element array is refused without a million pushes.
+      const size = Array.isArray(value) ? value.length : Object.keys(value).length;
+      if (nodes + stack.length + size > LIMITS.documentMaxNodes) {
+        throw new CellDocumentError([
+          { path: '(root)', message: `has more than ${LIMITS.documentMaxNodes} values (document too large)` },
+        ]);
+      }
+      // Array.from, not map: a sparse array's holes are values too (undefined), not skipped.
       const entries = Array.isArray(value)
-        ? value.map((v, i) => [String(i), v] as const)
+        ? Array.from(value, (v, i) => [String(i), v] as const)
         : Object.keys(value).map((k) => [k, (value as Record<string, unknown>)[k]] as const);
       for (const [key, child] of entries) {
-        const childPath = Array.isArray(value) ? `${path === '(root)' ? '' : path}[${key}]` : joinKey(path, key);
+        // Under the root, an index or an odd key reads (root)[0], (root)["a b"]: every path names where it starts.
+        const childPath = Array.isArray(value) ? `${path}[${key}]` : joinKey(path, key);
         if (!Array.isArray(value)) {
           bytes += key.length;
           if (FORBIDDEN_KEYS.has(key)) {
@@ -59,6 +68,6 @@ export function checkDocumentBounds(input: unknown): void {
 
 function joinKey(path: string, key: string): string {
   const segment = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? key : `[${JSON.stringify(key.slice(0, 64))}]`;
-  if (path === '(root)') return segment;
+  if (path === '(root)') return segment.startsWith('[') ? `(root)${segment}` : segment;
   return segment.startsWith('[') ? `${path}${segment}` : `${path}.${segment}`;
 }

@@ -2,7 +2,7 @@
 // process (a restarted worker, the reconciler) needs to re-attach to a running sandbox.
 import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KillRecord, SupervisorRecord } from '../cell/outcome.ts';
+import { decodeWaitStatus, type KillRecord, type SupervisorRecord } from '../cell/outcome.ts';
 import type { OutputTail } from '../cell/output.ts';
 import type { RunscNetwork } from '../runsc/driver.ts';
 
@@ -14,7 +14,10 @@ export interface CellRecord {
   readonly network: RunscNetwork;
   readonly bundleDir: string;
   readonly gracefulShutdownSeconds: number;
+  /** The memory the cell's cgroup holds: its document's limit or the host's default. */
   readonly memoryMaxBytes?: number | undefined;
+  /** The secrets put into its environment, by name: their values are redacted from its output. */
+  readonly secretNames?: readonly string[] | undefined;
   readonly createdAtMs: number;
 }
 
@@ -85,8 +88,8 @@ export async function readSupervisorRecord(dir: string): Promise<SupervisorRecor
   const result = await readResult(dir);
   if (!result) return undefined;
   const [bootLog, runLog, started, ended, stdoutDropped, stderrDropped] = await Promise.all([
-    readTail(join(dir, cellFile.runscBootLog), 16 * 1024),
-    readTail(join(dir, cellFile.runscRunLog), 16 * 1024),
+    readLogEnds(join(dir, cellFile.runscBootLog)),
+    readLogEnds(join(dir, cellFile.runscRunLog)),
     mtimeMs(join(dir, cellFile.started)),
     mtimeMs(join(dir, cellFile.ended)),
     readCount(join(dir, cellFile.stdoutDropped)),
@@ -96,7 +99,8 @@ export async function readSupervisorRecord(dir: string): Promise<SupervisorRecor
   // when the sandbox exits quickly it reports the sandbox process's exit code instead (SIGKILL
   // became exit 137 in 23 of 60 runs under load), so it only stands in when the sandbox left no
   // line (the sandbox itself was killed, e.g. by the OOM killer).
-  const waitStatus = lastExitStatus(bootLog.text) ?? lastExitStatus(runLog.text);
+  const waitStatus =
+    trustedWaitStatus(bootLog, result.runscExitCode) ?? trustedWaitStatus(runLog, result.runscExitCode);
   return {
     runscExitCode: result.runscExitCode,
     waitStatus,
@@ -108,9 +112,53 @@ export async function readSupervisorRecord(dir: string): Promise<SupervisorRecor
   };
 }
 
-function lastExitStatus(log: string): number | null {
-  const last = [...log.matchAll(/Exiting with status: (\d+)/g)].at(-1);
-  return last ? Number(last[1]) : null;
+/** The two ends of a runsc log: its first bytes (runsc's own header) and its last bytes. */
+export interface LogEnds {
+  readonly head: string;
+  readonly tail: string;
+}
+
+async function readLogEnds(path: string): Promise<LogEnds> {
+  const [head, tail] = await Promise.all([readHead(path, 1024), readTail(path, 4096)]);
+  return { head, tail: tail.text };
+}
+
+/** Any line runsc writes: `I1201 00:19:42.060446   24971 loader.go:689] message`, the pid in group 1. */
+const RUNSC_LINE_PREFIX = /^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{6} +(\d+) [\w.-]+\.go:\d+\] /;
+/** The line runsc's main() writes as its very last act: `... main.go:266] Exiting with status: 768`. */
+const RUNSC_EXIT_LINE = /^I\d{4} \d\d:\d\d:\d\d\.\d{6} +(\d+) main\.go:\d+\] Exiting with status: (\d+)$/;
+
+/**
+ * The workload's wait status from a runsc log, or null when the log holds none that can be trusted.
+ *
+ * The message part of runsc's lines carries text the document and the workload choose (the argv of
+ * `EXEC: [...]`, the path in `failed to load <path>`), newlines included, so a matching line can be
+ * forged anywhere in the log. runsc writes its own exit line as its last act, so only a line that
+ * passes all of these counts:
+ * - it is the log's last line, whole (a newline before and after it), in the exact shape of that
+ *   call (severity I, timestamp, pid, `main.go:<line>]`, the status, nothing after);
+ * - its pid is the one on the log's first line, which runsc writes before anything a cell controls;
+ * - the status agrees with the exit code of `runsc run`, which the supervisor records and nothing in
+ *   the sandbox can write: a forged `0` of a sandbox the OOM killer took (runsc exits 137) is refused.
+ * What the exit code cannot tell apart (`exit 137` from SIGKILL) is what the log line is read for.
+ */
+export function trustedWaitStatus(log: LogEnds, runscExitCode: number): number | null {
+  const pid = RUNSC_LINE_PREFIX.exec(log.head)?.[1];
+  if (pid === undefined || !log.tail.endsWith('\n')) return null;
+  const lines = log.tail.split('\n');
+  // [..., before, last, '']: the last line must start after a newline that the tail holds, or it
+  // may be the end of a longer line that the tail cut.
+  if (lines.length < 3) return null;
+  const exit = RUNSC_EXIT_LINE.exec(lines[lines.length - 2]!);
+  if (!exit || exit[1] !== pid) return null;
+  const status = Number(exit[2]);
+  return Number.isSafeInteger(status) && runscExitCodeOf(status) === runscExitCode ? status : null;
+}
+
+/** What `runsc run` exits with for a workload's wait status: its exit code, or 128 + the signal. */
+function runscExitCodeOf(waitStatus: number): number {
+  const decoded = decodeWaitStatus(waitStatus);
+  return decoded.kind === 'exited' ? decoded.code : 128 + decoded.signalNumber;
 }
 
 async function mtimeMs(path: string): Promise<number | undefined> {
@@ -149,6 +197,23 @@ export async function readOutputTail(
 ): Promise<OutputTail> {
   const { text, bytes } = await readTail(join(dir, cellFile[stream]), maxBytes);
   return { tail: text, bytes, droppedBytes };
+}
+
+/** The first `maxBytes` of a file, decoded as UTF-8; '' when it cannot be read. */
+async function readHead(path: string, maxBytes: number): Promise<string> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const buf = new Uint8Array(maxBytes);
+    const { bytesRead } = await fh.read(buf, 0, maxBytes, 0);
+    return new TextDecoder().decode(buf.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The last `maxBytes` of a file, decoded as UTF-8 (a split character becomes U+FFFD). */

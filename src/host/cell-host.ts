@@ -11,12 +11,21 @@ import { UnsupportedPlatformError } from '../runsc/errors.ts';
 import { detectPlatform, runscVersion } from '../runsc/platform.ts';
 import { readOutputTail, readRecord, workloadStarted } from './cell-files.ts';
 import { detectCgroupMode, type CgroupMode } from './cgroups.ts';
-import { HostConfigError, normalizeHostConfig, type HostConfig, type HostConfigInput } from './config.ts';
+import {
+  HostConfigError,
+  checkStateHiddenOnHost,
+  normalizeHostConfig,
+  type HostConfig,
+  type HostConfigInput,
+} from './config.ts';
 import { cellDirOf, handleOf, type CellHandle, type HostContext } from './context.ts';
 import { kill, type KillOptions } from './kill.ts';
 import { start } from './launch.ts';
 import { prepare } from './prepare.ts';
 import { remove, removeById } from './remove.ts';
+import { readMountCheckScript } from './mount-check.ts';
+import { cellRedactor } from './redact.ts';
+import { childEnv } from '../runsc/child-env.ts';
 import { createSpawner } from './spawner.ts';
 import { cellState, wait, type CellExit, type CellState, type WaitOptions } from './wait.ts';
 
@@ -79,11 +88,16 @@ export async function createCellHost(
   await Promise.all(
     [config.runscRoot, config.cellsDir, config.bundleDir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
   );
+  // Now that the folders exist: no symlink may put them inside what a cell can see.
+  await checkStateHiddenOnHost(config);
+  const hostEnv = childEnv(process.env, Object.values(config.secrets));
   const ctx: HostContext = {
     config,
-    runsc: createRunscDriver({ runscPath: config.runscPath, root: config.runscRoot, platform }),
+    runsc: createRunscDriver({ runscPath: config.runscPath, root: config.runscRoot, platform, env: hostEnv }),
     cgroupMode,
-    spawner: await createSpawner(),
+    // Supervisors and their runsc get the worker's environment without its secrets and keys.
+    spawner: await createSpawner(hostEnv),
+    mountCheckScript: await readMountCheckScript(),
     preparing: new Map(),
   };
 
@@ -115,7 +129,9 @@ export async function createCellHost(
         readOutputTail(handle.cellDir, 'stdout', maxBytes, 0),
         readOutputTail(handle.cellDir, 'stderr', maxBytes, 0),
       ]);
-      return { stdout, stderr };
+      // Heartbeats carry these into history: no secret value of the cell in them.
+      const redact = cellRedactor(config.secrets, handle.secretNames);
+      return { stdout: { ...stdout, tail: redact(stdout.tail) }, stderr: { ...stderr, tail: redact(stderr.tail) } };
     },
     workloadStarted: (handle) => workloadStarted(handle.cellDir),
     close: () => ctx.spawner.close(),

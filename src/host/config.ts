@@ -1,6 +1,10 @@
 // Host configuration for the edge: where state lives, which runsc, what documents may ask for.
 // Normalised in one place; each check names the setting and the bad value.
+import { realpath } from 'node:fs/promises';
+import { normalize } from 'node:path';
+import { DEFAULT_MEMORY_POLICY } from '../bundle/config.ts';
 import { ConfigError } from '../config-error.ts';
+import { normalizeImageLimits, type ImageLimits } from '../rootfs/limits.ts';
 import type { RunscPlatform } from '../runsc/driver.ts';
 
 export interface HostConfigInput {
@@ -18,6 +22,27 @@ export interface HostConfigInput {
   outputTailBytes?: number | undefined;
   /** Secret values by name, for spec.authority.secretRefs; by default CELLOS_SECRET_<NAME> from the environment. */
   secrets?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Which cells may use each secret: cell id patterns (`*` is any run of characters) by secret name;
+   * by default CELLOS_GRANT_<NAME>=pattern,pattern from the environment. A secret without a grant
+   * is usable by no cell.
+   */
+  secretGrants?: Readonly<Record<string, readonly string[]>> | undefined;
+  /** Host directories a document may name as spec.run.rootfs.path (the default rootfs is always allowed). */
+  allowedRootfs?: readonly string[] | undefined;
+  /** Host paths a document may name as spec.run.rootfs.image (the image cache is always allowed). */
+  allowedImages?: readonly string[] | undefined;
+  /** Whether documents may run as uid 0 or with group 0. */
+  allowRootUser?: boolean | undefined;
+  /** Memory of a cell whose document names none, and the most a document may ask for. */
+  defaultMemoryBytes?: number | undefined;
+  maxMemoryBytes?: number | undefined;
+  /** How long preparing one cell (image unpack, bundle) may take before it is refused. */
+  prepareTimeoutMs?: number | undefined;
+  /** The most the image cache may hold; least recently used images are evicted past it. */
+  imageCacheMaxBytes?: number | undefined;
+  /** Caps on the work one image may cost (IMAGE_LIMIT_DEFAULTS for those not given). */
+  imageLimits?: Partial<ImageLimits> | undefined;
 }
 
 export interface HostConfig {
@@ -36,7 +61,23 @@ export interface HostConfig {
   /** cgroup parent for this host's cells, relative to each controller's root. */
   readonly cgroupParent: string;
   readonly secrets: Readonly<Record<string, string>>;
+  readonly secretGrants: Readonly<Record<string, readonly string[]>>;
+  readonly allowedRootfs: readonly string[];
+  readonly allowedImages: readonly string[];
+  readonly allowRootUser: boolean;
+  readonly memory: { readonly defaultBytes: number; readonly maxBytes: number };
+  readonly prepareTimeoutMs: number;
+  readonly imageCacheMaxBytes: number;
+  readonly imageLimits: ImageLimits;
 }
+
+const MiB = 1024 * 1024;
+export const HOST_DEFAULTS = {
+  defaultMemoryBytes: DEFAULT_MEMORY_POLICY.defaultBytes,
+  maxMemoryBytes: DEFAULT_MEMORY_POLICY.maxBytes,
+  prepareTimeoutMs: 120_000,
+  imageCacheMaxBytes: 8 * 1024 * MiB,
+} as const;
 
 /** A host setting that is wrong (see ConfigError); thrown by normalizeHostConfig and createCellHost. */
 export class HostConfigError extends ConfigError {
@@ -76,10 +117,34 @@ export function normalizeHostConfig(
   if (defaultRootfs !== '' && !defaultRootfs.startsWith('/')) {
     throw new HostConfigError(`default rootfs ${JSON.stringify(defaultRootfs)} must be an absolute path`);
   }
-  for (const m of allowedMounts) {
-    if (!m.startsWith('/') || m.split('/').includes('..')) {
-      throw new HostConfigError(`allowed mount ${JSON.stringify(m)} must be an absolute path without ..`);
+  const { allowedRootfs = [], allowedImages = [] } = input;
+  for (const [what, list] of [
+    ['allowed mount', allowedMounts],
+    ['allowed rootfs', allowedRootfs],
+    ['allowed image', allowedImages],
+  ] as const) {
+    for (const m of list) {
+      if (!m.startsWith('/') || m.split('/').includes('..')) {
+        throw new HostConfigError(`${what} ${JSON.stringify(m)} must be an absolute path without ..`);
+      }
     }
+  }
+  const memory = {
+    defaultBytes: input.defaultMemoryBytes ?? HOST_DEFAULTS.defaultMemoryBytes,
+    maxBytes: input.maxMemoryBytes ?? HOST_DEFAULTS.maxMemoryBytes,
+  };
+  for (const [what, n] of [
+    ['default memory per cell', memory.defaultBytes],
+    ['maximum memory per cell', memory.maxBytes],
+  ] as const) {
+    if (!Number.isSafeInteger(n) || n < 16 * MiB) {
+      throw new HostConfigError(`${what} ${n} must be a whole number of bytes, at least ${16 * MiB}`);
+    }
+  }
+  if (memory.defaultBytes > memory.maxBytes) {
+    throw new HostConfigError(
+      `default memory per cell ${memory.defaultBytes} must not be more than the maximum ${memory.maxBytes}`,
+    );
   }
   if (platform !== undefined && !['systrap', 'ptrace', 'kvm'].includes(platform)) {
     throw new HostConfigError(`runsc platform ${JSON.stringify(platform)} must be systrap, ptrace or kvm`);
@@ -93,20 +158,126 @@ export function normalizeHostConfig(
       if (k.startsWith('CELLOS_SECRET_') && v !== undefined) secrets[k.slice('CELLOS_SECRET_'.length)] = v;
     }
   }
+  const secretGrants: Record<string, readonly string[]> = { ...(input.secretGrants ?? {}) };
+  if (input.secretGrants === undefined) {
+    for (const [k, v] of Object.entries(env)) {
+      if (k.startsWith('CELLOS_GRANT_') && v !== undefined) {
+        secretGrants[k.slice('CELLOS_GRANT_'.length)] = v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
+      }
+    }
+  }
+  const bundleDir = input.bundleDir ?? `${stateDir}/bundles`;
+  const imageCacheDir = input.imageCacheDir ?? `${stateDir}/images`;
+  checkStateHidden(
+    { stateDir, bundleDir, imageCacheDir },
+    { allowedMounts, allowedRootfs, defaultRootfs: defaultRootfs === '' ? [] : [defaultRootfs] },
+    (p) => p,
+  );
   return {
     hostId,
     runscPath,
     stateDir,
     runscRoot: `${stateDir}/runsc`,
     cellsDir: `${stateDir}/cells`,
-    bundleDir: input.bundleDir ?? `${stateDir}/bundles`,
+    bundleDir,
     defaultRootfs,
-    imageCacheDir: input.imageCacheDir ?? `${stateDir}/images`,
+    imageCacheDir,
     allowedMounts,
     allowSandboxNetwork,
     platform,
     outputTailBytes,
     cgroupParent: `cellos/${hostId}`,
     secrets,
+    secretGrants,
+    allowedRootfs,
+    allowedImages,
+    allowRootUser: input.allowRootUser ?? false,
+    memory,
+    prepareTimeoutMs: input.prepareTimeoutMs ?? HOST_DEFAULTS.prepareTimeoutMs,
+    imageCacheMaxBytes: input.imageCacheMaxBytes ?? HOST_DEFAULTS.imageCacheMaxBytes,
+    imageLimits: normalizeImageLimits(input.imageLimits),
   };
+}
+
+type StateDirs = Pick<HostConfig, 'stateDir' | 'bundleDir' | 'imageCacheDir'>;
+type Exposures = { readonly [setting: string]: readonly string[] };
+
+const DIR_WORDS: Record<keyof StateDirs, string> = {
+  stateDir: 'state directory',
+  bundleDir: 'bundle directory',
+  imageCacheDir: 'image cache directory',
+};
+const SETTING_WORDS: Record<string, string> = {
+  allowedMounts: 'allowed mount (CELLOS_ALLOWED_MOUNTS)',
+  allowedRootfs: 'allowed rootfs (CELLOS_ALLOWED_ROOTFS)',
+  defaultRootfs: 'default rootfs (CELLOS_DEFAULT_ROOTFS)',
+};
+
+/**
+ * What a cell can see must never hold this host's state (another cell's bundle has its secrets),
+ * nor lie inside it: no folder a document may name (an allowed mount or rootfs prefix, the default
+ * rootfs) may contain the state, bundle or image cache folder or be inside one. `resolve` maps a
+ * path to what it is compared as (itself, or its realpath on the host).
+ */
+function checkStateHidden(dirs: StateDirs, exposures: Exposures, resolve: (p: string) => string): void {
+  for (const key of Object.keys(DIR_WORDS) as (keyof StateDirs)[]) {
+    const dir = resolve(dirs[key]);
+    for (const [setting, list] of Object.entries(exposures)) {
+      for (const prefix of list) {
+        const seen = resolve(prefix);
+        if (overlaps(dir, seen)) {
+          const via = seen === prefix && dir === dirs[key] ? '' : ` (${seen} and ${dir} on this host)`;
+          throw new HostConfigError(
+            `${SETTING_WORDS[setting] ?? setting} ${prefix} would let a cell see the ${DIR_WORDS[key]} ${dirs[key]}${via}: allow a folder that neither contains it nor lies inside it`,
+          );
+        }
+      }
+    }
+  }
+}
+
+/**
+ * checkStateHidden again on the host's real paths, once the folders exist: a symlink (the state
+ * folder reached through one, or an allowed folder that is one) must not hide an overlap that the
+ * paths as written do not show. Paths that do not exist are compared as written.
+ */
+export async function checkStateHiddenOnHost(config: HostConfig): Promise<void> {
+  const paths = [
+    config.stateDir,
+    config.bundleDir,
+    config.imageCacheDir,
+    ...config.allowedMounts,
+    ...config.allowedRootfs,
+    ...(config.defaultRootfs === '' ? [] : [config.defaultRootfs]),
+  ];
+  const real = new Map(await Promise.all(paths.map(async (p) => [p, await realpath(p).catch(() => p)] as const)));
+  checkStateHidden(
+    config,
+    {
+      allowedMounts: config.allowedMounts,
+      allowedRootfs: config.allowedRootfs,
+      defaultRootfs: config.defaultRootfs === '' ? [] : [config.defaultRootfs],
+    },
+    (p) => real.get(p) ?? p,
+  );
+}
+
+/** Whether one of two absolute paths is the other or lies inside it. */
+function overlaps(a: string, b: string): boolean {
+  const x = withoutTrailingSlash(normalize(a));
+  const y = withoutTrailingSlash(normalize(b));
+  return x === y || isUnder(x, y) || isUnder(y, x);
+}
+
+function withoutTrailingSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+/** Whether `path` lies strictly inside the folder `prefix`. */
+function isUnder(path: string, prefix: string): boolean {
+  const p = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  return path.startsWith(p);
 }

@@ -12,6 +12,8 @@ export interface HostContext {
   readonly runsc: RunscDriver;
   readonly cgroupMode: CgroupMode;
   readonly spawner: Spawner;
+  /** mount-check.sh's text: the prestart hook that checks a cell's host mounts (see mount-check.ts). */
+  readonly mountCheckScript: string;
   /** Sandboxes whose prepare() runs in this process: files without a record yet, not leftovers. */
   readonly preparing: Map<string, number>;
 }

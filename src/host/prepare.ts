@@ -1,17 +1,22 @@
 // Preparing a cell: its bundle, cgroup, supervisor parameters and record, everything a launch
-// needs, checked before anything is written. Idempotent for one (cell, run key): the record is
-// written last, and a prepare that finds it returns it without touching anything.
-import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
+// needs, checked before anything is written: the host's policy (secrets granted to the cell, root,
+// memory, tmpfs, network), then its host mounts resolved and checked on their descriptors (see
+// mount-check.ts, whose prestart hook checks them again once runsc has mounted them). Idempotent
+// for one (cell, run key): the record is written last, and a prepare that finds it returns it
+// without touching anything.
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateBundleConfig, isAllowedHostPath, serializeBundleConfig } from '../bundle/config.ts';
+import { checkHostPolicy, generateBundleConfig, serializeBundleConfig, type HostPolicy } from '../bundle/config.ts';
 import { BundleConfigError } from '../bundle/errors.ts';
 import { sandboxIdFor } from '../bundle/ids.ts';
 import type { CellDocument } from '../document/schema.ts';
-import { resolveRootfs } from '../rootfs/index.ts';
+import { resolveRootfs, rootfsPathsInBundles } from '../rootfs/index.ts';
 import { cellFile, readRecord, writeJsonAtomic, type CellRecord } from './cell-files.ts';
 import { cellCgroupPath, prepareCellCgroup } from './cgroups.ts';
 import { cellDirOf, handleOf, type CellHandle, type HostContext } from './context.ts';
+import type { HostConfig } from './config.ts';
 import { launchEnv } from './launch-env.ts';
+import { checkMountSources, mountCheckHook, realAllowlist } from './mount-check.ts';
 import { removeCellFiles } from './remove.ts';
 
 export async function prepare(ctx: HostContext, doc: CellDocument, runKey: string): Promise<CellHandle> {
@@ -38,6 +43,12 @@ async function prepareOnce(
   const existing = await readRecord(cellDir);
   if (existing) return handleOf(ctx, existing);
   const { run } = doc.spec;
+  // The host's policy first (secrets and their grants, root, memory, tmpfs, network, mounts as
+  // written), then the host mounts resolved: a refused document creates nothing on the host.
+  const allowedMounts = await realAllowlist(config.allowedMounts);
+  const policy = hostPolicy(config, allowedMounts);
+  const { memoryBytes } = checkHostPolicy(doc, policy);
+  const mounts = await checkMountSources(doc, allowedMounts);
   const record: CellRecord = {
     cellId: doc.spec.id,
     sandboxId,
@@ -46,7 +57,9 @@ async function prepareOnce(
     network: run.network,
     bundleDir: join(config.bundleDir, sandboxId),
     gracefulShutdownSeconds: run.limits.gracefulShutdownSeconds,
-    memoryMaxBytes: run.limits.memoryMaxBytes,
+    // What the cell's cgroup holds (the host's default when the document names none): an OOM reports it.
+    memoryMaxBytes: memoryBytes,
+    secretNames: [...doc.spec.authority.secretRefs],
     createdAtMs: Date.now(),
   };
   const handle = handleOf(ctx, record);
@@ -55,18 +68,24 @@ async function prepareOnce(
     const rootfs = await resolveRootfs(run.rootfs, {
       defaultRootfs: config.defaultRootfs,
       imageCacheDir: config.imageCacheDir,
+      allowedRootfs: config.allowedRootfs,
+      allowedImages: config.allowedImages,
+      hostDirs: [config.stateDir, config.bundleDir, config.imageCacheDir],
+      imageLimits: config.imageLimits,
+      imageCacheMaxBytes: config.imageCacheMaxBytes,
+      rootfsInUse: () => rootfsPathsInBundles(config.bundleDir),
+      signal: AbortSignal.timeout(config.prepareTimeoutMs),
     });
-    // Pure checks first (allowlist, secrets, network), so a refused document touches nothing else.
     const ociConfig = generateBundleConfig(doc, {
+      ...policy,
       sandboxId,
       rootfsPath: rootfs.path,
       cgroupsPath: cellCgroupPath(config.cgroupParent, sandboxId),
-      secretEnv: config.secrets,
-      allowedMounts: config.allowedMounts,
-      allowSandboxNetwork: config.allowSandboxNetwork,
+      mountSources: mounts.map((m) => m.source),
+      prestartHooks: mounts.length > 0 ? [mountCheckHook(ctx.mountCheckScript, record.bundleDir, mounts)] : [],
     });
-    await checkMountPoints(doc, rootfs.path, config.allowedMounts);
-    const cgroup = await prepareCellCgroup(ctx.cgroupMode, config.cgroupParent, sandboxId, record.memoryMaxBytes);
+    await checkMountPoints(doc, rootfs.path);
+    const cgroup = await prepareCellCgroup(ctx.cgroupMode, config.cgroupParent, sandboxId, memoryBytes);
     await mkdir(record.bundleDir, { recursive: true, mode: 0o700 });
     await writeFile(join(record.bundleDir, 'config.json'), serializeBundleConfig(ociConfig), { mode: 0o600 });
     const env = launchEnv({
@@ -88,8 +107,20 @@ async function prepareOnce(
   }
 }
 
+/** What this host lets documents do, as the bundle generator takes it. */
+function hostPolicy(config: HostConfig, allowedMounts: readonly string[]): HostPolicy {
+  return {
+    secretEnv: config.secrets,
+    secretGrants: config.secretGrants,
+    allowedMounts,
+    allowSandboxNetwork: config.allowSandboxNetwork,
+    allowRootUser: config.allowRootUser,
+    memory: config.memory,
+  };
+}
+
 /** runsc creates missing mount points inside the rootfs even when it is read-only: refuse instead. */
-async function checkMountPoints(doc: CellDocument, rootfs: string, allowed: readonly string[]): Promise<void> {
+async function checkMountPoints(doc: CellDocument, rootfs: string): Promise<void> {
   const targets = [
     { path: '/tmp', field: 'the rootfs' },
     ...doc.spec.run.tmpfs.map((t, i) => ({ path: t.path, field: `spec.run.tmpfs[${i}].path` })),
@@ -101,21 +132,6 @@ async function checkMountPoints(doc: CellDocument, rootfs: string, allowed: read
       throw new BundleConfigError(
         'RootfsUnavailable',
         `${t.field}: mount point ${t.path} is not a directory in the rootfs ${rootfs}; add it to the image (runsc would otherwise create it in the shared rootfs)`,
-      );
-    }
-  }
-  for (const [i, m] of doc.spec.run.mounts.entries()) {
-    const real = await realpath(m.source).catch(() => {
-      throw new BundleConfigError(
-        'MountNotAllowed',
-        `spec.run.mounts[${i}].source: ${m.source} does not exist on this host`,
-      );
-    });
-    // A symlink inside an allowed folder must not lead outside it.
-    if (!isAllowedHostPath(real, allowed)) {
-      throw new BundleConfigError(
-        'MountNotAllowed',
-        `spec.run.mounts[${i}].source: ${m.source} resolves to ${real}, which is not under a host path this worker allows`,
       );
     }
   }

@@ -1,6 +1,7 @@
 // Starting supervisors through one small long-lived shell (spawner.sh) instead of a Node spawn per
 // cell: forking the worker (hundreds of MiB, many threads) cost ~15 ms of event-loop time per cell;
 // forking a tiny sh costs well under one.
+import { sourceAsset } from '../source-asset.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
@@ -10,15 +11,9 @@ export interface Spawner {
   close(): void;
 }
 
-/**
- * A sh program of this folder, read from the source tree also when running from dist/: tsc does not
- * copy .sh files, and a copy could be older than its source. The sources are at src/host/ in the
- * checkout or the installed package, and the compiled module at dist/src/host/.
- */
+/** A sh program of this folder (see sourceAsset: read from src/ also when running from dist/). */
 async function readScript(name: 'spawner.sh' | 'supervisor.sh'): Promise<string> {
-  const here = new URL('.', import.meta.url);
-  const dir = here.pathname.endsWith('/dist/src/host/') ? new URL('../../../src/host/', here) : here;
-  const url = new URL(name, dir);
+  const url = sourceAsset(import.meta.url, name);
   return readFile(url, 'utf8').catch((err: Error) => {
     throw new Error(`cannot read the cell ${name.slice(0, -'.sh'.length)} program ${url.pathname}: ${err.message}`, {
       cause: err,
@@ -26,13 +21,17 @@ async function readScript(name: 'spawner.sh' | 'supervisor.sh'): Promise<string>
   });
 }
 
-/** Reads both sh programs now, so that a missing one fails the host's creation, not a cell. */
-export async function createSpawner(): Promise<Spawner> {
+/**
+ * Reads both sh programs now, so that a missing one fails the host's creation, not a cell. `env` is
+ * the whole environment of the spawner and the supervisors it starts (see childEnv).
+ */
+export async function createSpawner(env: Readonly<Record<string, string>>): Promise<Spawner> {
   const [spawnerScript, supervisorScript] = await Promise.all([readScript('spawner.sh'), readScript('supervisor.sh')]);
   let child: ChildProcess | undefined;
   const ensure = (): ChildProcess => {
     if (child && child.exitCode === null && !child.killed && child.stdin?.writable) return child;
     const c = spawn('/bin/sh', ['-c', spawnerScript, 'cellos-spawner', supervisorScript], {
+      env,
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
     });

@@ -10,8 +10,10 @@
 #
 # It records runsc's exit code and the OOM counter; the reader (cell-files.ts) takes the exact wait
 # status from the sandbox's log line "Exiting with status: <wait status>" (runsc's exit code maps
-# SIGKILL and `exit 137` alike, and its own failures to 128), the times from the mtimes of `started`
-# and `ended`, and the dropped byte counts from the .dropped files.
+# SIGKILL and `exit 137` alike, and its own failures to 128), trusting only runsc's own last line
+# and only when it agrees with that exit code (trustedWaitStatus: a cell can forge such a line),
+# the times from the mtimes of `started` and `ended`, and the dropped byte counts from the .dropped
+# files.
 #
 # shellcheck disable=SC2154 # bundle, id, max_out, max_err and oom_probe are set by launch.env.
 set -u
@@ -19,13 +21,15 @@ dir=$1
 # launch.env sets bundle, id, max_out, max_err, oom_probe and the runsc command line ("$@").
 # shellcheck source=/dev/null # written per cell by the host's prepare (launch-env.ts)
 . "$dir/launch.env"
-# Builtins only, but for mkfifo, dd, wc and runsc: every exec here costs ~1-2 ms per cell.
+# Builtins only, but for mkfifo, stdbuf, head, wc and runsc: every exec here costs ~1-2 ms per cell.
 echo $$ > "$dir/supervisor.pid"
 # The fifos live in pipes/, outside the folder a waiter watches (Deno's watcher opens what changes).
 mkfifo -m 600 "$dir/pipes/out" "$dir/pipes/err" || exit 97
-# dd, not head: head buffers its output, and logs -f must see lines as they are written.
-{ dd bs=65536 iflag=count_bytes count="$max_out" status=none > "$dir/stdout"; wc -c > "$dir/stdout.dropped"; } < "$dir/pipes/out" &
-{ dd bs=65536 iflag=count_bytes count="$max_err" status=none > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/pipes/err" &
+# head -c reads no byte past the cap (wc counts the rest exactly), and unbuffered (stdbuf -o0) it
+# writes each read at once, so logs -f sees lines as they come. Not dd: with iflag=count_bytes it
+# counts a short read (one line from a pipe) as a whole block and stopped after cap/64KiB writes.
+{ stdbuf -o0 head -c "$max_out" > "$dir/stdout"; wc -c > "$dir/stdout.dropped"; } < "$dir/pipes/out" &
+{ stdbuf -o0 head -c "$max_err" > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/pipes/err" &
 : > "$dir/started"
 # --debug-log without --debug: info lines only (the wait status, "Process should have started"),
 # not the spec with its environment, and a fifth of the writing.

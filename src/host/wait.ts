@@ -16,6 +16,7 @@ import {
 } from './cell-files.ts';
 import type { CellHandle, HostContext } from './context.ts';
 import { isSupervisorAlive } from './processes.ts';
+import { cellRedactor } from './redact.ts';
 import { watchDir, type DirWatch } from './watch.ts';
 
 /** How a sandbox ended: declared in the contract, since the run activity reports it as is. */
@@ -102,15 +103,20 @@ async function collect(ctx: HostContext, handle: CellHandle): Promise<CellExit |
     readOutputTail(dir, 'stdout', tailBytes, record.stdoutDropped),
     readOutputTail(dir, 'stderr', tailBytes, record.stderrDropped),
   ]);
+  // The result goes into the workflow's history: no secret value of the cell in it.
+  const redact = cellRedactor(ctx.config.secrets, handle.secretNames);
   return {
     cellId: handle.cellId,
     sandboxId: handle.sandboxId,
     hostId: handle.hostId,
-    outcome: outcomeOf(record, kill, { runscError, memoryMaxBytes: handle.memoryMaxBytes }),
+    outcome: outcomeOf(record, kill, {
+      runscError: runscError === undefined ? undefined : redact(runscError),
+      memoryMaxBytes: handle.memoryMaxBytes,
+    }),
     startedAtMs: record.startedAtMs,
     endedAtMs: record.endedAtMs,
-    stdout,
-    stderr,
+    stdout: { ...stdout, tail: redact(stdout.tail) },
+    stderr: { ...stderr, tail: redact(stderr.tail) },
   };
 }
 

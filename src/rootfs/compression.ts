@@ -1,5 +1,5 @@
 // Layer and archive compression, detected from the first bytes rather than trusted from a media type.
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import { ImageProblem } from './errors.ts';
@@ -15,20 +15,15 @@ export function sniffCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
-export async function fileCompression(path: string): Promise<Compression> {
-  const fh = await open(path, 'r');
-  try {
-    const head = new Uint8Array(6);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    return sniffCompression(head.subarray(0, bytesRead));
-  } finally {
-    await fh.close();
-  }
+export async function fileCompression(fh: FileHandle): Promise<Compression> {
+  const head = new Uint8Array(6);
+  const { bytesRead } = await fh.read(head, 0, head.length, 0);
+  return sniffCompression(head.subarray(0, bytesRead));
 }
 
 /** The stream stages that turn the file's bytes into a plain tar (none, or one gunzip). */
-export async function decompressor(path: string): Promise<Transform[]> {
-  const kind = await fileCompression(path);
+export async function decompressor(fh: FileHandle): Promise<Transform[]> {
+  const kind = await fileCompression(fh);
   if (kind === 'none') return [];
   if (kind === 'gzip') return [createGunzip()];
   throw new ImageProblem('Unsupported', `${kind}-compressed data is not supported (only plain tar and gzip)`);

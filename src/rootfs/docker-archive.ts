@@ -10,6 +10,7 @@ import { parseJson } from './json.ts';
 import { pickImage } from './platform.ts';
 import { shortDigest, type ImagePlan } from './plan.ts';
 import { safeMemberName } from './safe-path.ts';
+import type { ImageWork } from './work.ts';
 
 const Entry = z.looseObject({
   Config: z.string(),
@@ -28,10 +29,11 @@ const Config = z.looseObject({
 const NAMED_BY_DIGEST = /(?:^|\/)([a-f0-9]{64})(?:\.json)?$/;
 
 /** The plan for a docker-save archive, or undefined when the source has no manifest.json. */
-export async function planDockerArchive(source: ImageSource): Promise<ImagePlan | undefined> {
+export async function planDockerArchive(source: ImageSource, work: ImageWork): Promise<ImagePlan | undefined> {
   const bytes = await source.read('manifest.json');
   if (bytes === undefined) return undefined;
   const entries = parseJson(bytes, ManifestJson, 'manifest.json');
+  work.descriptor(entries.length);
 
   const loaded = new Map<number, Promise<{ hex: string; config: z.infer<typeof Config> }>>();
   const load = (i: number) => {
@@ -52,6 +54,7 @@ export async function planDockerArchive(source: ImageSource): Promise<ImagePlan 
   );
   const entry = entries[chosen]!;
   const { hex, config } = await load(chosen);
+  work.descriptor(entry.Layers.length);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== entry.Layers.length) {
     throw new ImageProblem(

@@ -11,6 +11,15 @@ export type RootfsErrorReason =
   | 'DigestMismatch'
   | 'UnsafePath'
   | 'Unsupported'
+  /** The path lies outside every folder the operator allows for this field (or changed while checked). */
+  | 'NotAllowed'
+  /** The image goes over one of the host's image limits (the message names it and its setting). */
+  | 'TooLarge'
+  /**
+   * Preparing the image took longer than the host allows (its prepare timeout). A refusal, not
+   * retried: the image is the document's choice, and a retry would spend the same time again.
+   */
+  | 'TimedOut'
   /** The host failed us (permissions, disk full): not the document's fault, may be retried. */
   | 'HostError';
 

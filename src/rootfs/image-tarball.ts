@@ -1,32 +1,50 @@
 // An image stored as one tar file (plain or gzip): an OCI layout or a `docker save` archive.
 // A first pass records the members and keeps the small ones (index, manifests, configs) in
 // memory; layers are copied out only when the image is not cached yet.
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { ImageProblem } from './errors.ts';
-import { METADATA_LIMIT, type ImageSource } from './image-source.ts';
+import type { ImageSource } from './image-source.ts';
+import { IMAGE_LIMIT_SETTINGS } from './limits.ts';
 import { memberSegments, safeMemberName } from './safe-path.ts';
 import { forEachTarEntry, readBody } from './tar-entries.ts';
+import type { ImageWork } from './work.ts';
 
-/** At most this much of the archive is kept in memory by the first pass. */
-const CAPTURE_LIMIT = 32 * 1024 * 1024;
 const WHAT = 'the image archive';
+/** Longer member names are never looked up (blob and layer names are short), so never recorded. */
+const MAX_MEMBER_NAME = 4096;
+/**
+ * Members an archive may hold: a few per descriptor (docker save has a folder, layer.tar, json and
+ * VERSION per layer), so the member table stays small whatever the archive claims.
+ */
+const MEMBERS_PER_DESCRIPTOR = 4;
 
-export async function openImageTarball(file: string): Promise<ImageSource> {
+/** `file` is the descriptor of the checked archive: every pass reads it, never its path again. */
+export async function openImageTarball(file: FileHandle, work: ImageWork): Promise<ImageSource> {
+  const { maxJsonBytes, maxMetadataBytes, maxDescriptors } = work.limits;
+  const maxMembers = MEMBERS_PER_DESCRIPTOR * maxDescriptors;
   // name -> the member it links to (symlink or hardlink), or null for a regular file.
   const members = new Map<string, string | null>();
   const small = new Map<string, Uint8Array>();
   let captured = 0;
+  let seen = 0;
 
-  await forEachTarEntry(file, WHAT, async (header, body) => {
+  await forEachTarEntry(file, WHAT, work, async (header, body) => {
+    if (++seen > maxMembers) {
+      throw new ImageProblem(
+        'TooLarge',
+        `${WHAT} has more than ${maxMembers} members, ${MEMBERS_PER_DESCRIPTOR} per descriptor this host allows (${IMAGE_LIMIT_SETTINGS.maxDescriptors})`,
+      );
+    }
+    if (header.name.length > MAX_MEMBER_NAME) return;
     const segments = memberSegments(header.name);
     if (!Array.isArray(segments) || segments.length === 0) return; // never looked up
     const name = segments.join('/');
     small.delete(name);
     if (header.type === 'file' || header.type === 'contiguous-file') {
       members.set(name, null);
-      if (header.size <= METADATA_LIMIT && captured + header.size <= CAPTURE_LIMIT) {
-        small.set(name, await readBody(body, METADATA_LIMIT, name));
+      if (header.size <= maxJsonBytes && captured + header.size <= maxMetadataBytes) {
+        small.set(name, await readBody(body, maxJsonBytes, () => work.jsonTooLarge(name)));
         captured += header.size;
       }
     } else if (header.type === 'symlink' || header.type === 'link') {
@@ -54,34 +72,37 @@ export async function openImageTarball(file: string): Promise<ImageSource> {
 
   /** One more pass over the archive, copying each wanted member to its path. */
   const copyOut = async (wanted: Map<string, string>) =>
-    forEachTarEntry(file, WHAT, async (header, body) => {
+    forEachTarEntry(file, WHAT, work, async (header, body) => {
       if (header.type !== 'file' && header.type !== 'contiguous-file') return;
       const segments = memberSegments(header.name);
       if (!Array.isArray(segments)) return;
       const path = wanted.get(segments.join('/'));
       if (path === undefined) return;
-      await writeBody(path, body);
+      await writeBody(path, body, work);
     });
 
   return {
     async read(name) {
       const real = resolve(name);
       if (real === undefined) return undefined;
-      const kept = small.get(real);
-      if (kept !== undefined) return kept;
-      const data: Uint8Array[] = [];
-      await forEachTarEntry(file, WHAT, async (header, body) => {
-        const segments = memberSegments(header.name);
-        if (Array.isArray(segments) && segments.join('/') === real) {
-          data.length = 0;
-          data.push(await readBody(body, METADATA_LIMIT, name));
-        }
-      });
-      return data[0];
+      let data = small.get(real);
+      if (data === undefined) {
+        // Not kept by the first pass (past the capture limit): one more pass, counted as reads.
+        await forEachTarEntry(file, WHAT, work, async (header, body) => {
+          const segments = memberSegments(header.name);
+          if (Array.isArray(segments) && segments.join('/') === real) {
+            data = await readBody(body, maxJsonBytes, () => work.jsonTooLarge(name));
+          }
+        });
+      }
+      if (data !== undefined) work.metadata(data.length, name);
+      return data;
     },
 
-    async files(names, scratch) {
-      await mkdir(scratch, { recursive: true, mode: 0o700 });
+    async files(names, scratchDir) {
+      await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+      // Realpaths: the layers are read back through checked opens that compare paths.
+      const scratch = await realpath(scratchDir);
       const wanted = new Map<string, string>();
       const paths = names.map((name) => {
         const real = resolve(name);
@@ -96,19 +117,32 @@ export async function openImageTarball(file: string): Promise<ImageSource> {
       const rest = new Map<string, string>();
       for (const [real, path] of wanted) {
         const kept = small.get(real);
-        if (kept !== undefined) await writeBody(path, [kept]);
+        if (kept !== undefined) await writeBody(path, [kept], work);
         else rest.set(real, path);
       }
       if (rest.size > 0) await copyOut(rest);
       return paths;
     },
+
+    async close() {
+      small.clear();
+      members.clear();
+    },
   };
 }
 
-async function writeBody(path: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+/** Copies a member to scratch: bytes on disk, counted against the unpack limit. */
+async function writeBody(
+  path: string,
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  work: ImageWork,
+): Promise<void> {
   const fh = await open(path, 'w', 0o600);
   try {
-    for await (const chunk of body) await fh.write(chunk);
+    for await (const chunk of body) {
+      work.unpacked(chunk.length);
+      await fh.write(chunk);
+    }
   } finally {
     await fh.close();
   }

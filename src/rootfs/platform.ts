@@ -22,7 +22,9 @@ export interface Candidate<T> {
 export async function pickImage<T>(candidates: readonly Candidate<T>[], where: string): Promise<T> {
   if (candidates.length === 0) throw new ImageProblem('NotAnImage', `${where} lists no image`);
   if (candidates.length === 1) return candidates[0]!.value;
-  const described = await Promise.all(candidates.map(async (c) => ({ c, p: await c.platform() })));
+  // One at a time: each may read blobs, and a hostile index may list thousands of candidates.
+  const described: { c: Candidate<T>; p: Platform }[] = [];
+  for (const c of candidates) described.push({ c, p: await c.platform() });
   const matches = described.filter(
     ({ p }) => p.os === HOST_PLATFORM.os && p.architecture === HOST_PLATFORM.architecture,
   );

@@ -1,24 +1,54 @@
 // resolveRootfs: from the document's spec.run.rootfs (or its absence) to a directory on the host.
-import { realpath, stat } from 'node:fs/promises';
+// Every byte of an image and every path a document names is hostile; only the operator's
+// options grant anything: which folders a rootfs path or an image may come from, how much work an
+// image may cost, and how long the whole resolve may take.
 import { isAbsolute } from 'node:path';
-import { ensureCached, lookupCache } from './cache.ts';
+import type { Allowlist } from './allowlist.ts';
+import { allowedRealpath } from './allowlist.ts';
+import { ensureCached, lookupCache, pin } from './cache.ts';
 import { planDockerArchive } from './docker-archive.ts';
-import { ImageProblem, RootfsError } from './errors.ts';
-import { resolveHostDir } from './host-dir.ts';
+import { ImageProblem, RootfsError, type RootfsField } from './errors.ts';
+import { DEFAULT_MIN_IDLE_MS, evictToQuota } from './evict.ts';
+import { resolveAllowedDir, resolveHostDir } from './host-dir.ts';
 import type { ImageSource } from './image-source.ts';
 import { openImageTarball } from './image-tarball.ts';
 import { planOciLayout } from './layout.ts';
 import { openImageDir } from './layout-dir.ts';
+import { normalizeImageLimits, type ImageLimits } from './limits.ts';
+import { openUntrusted } from './open-file.ts';
 import type { ImagePlan } from './plan.ts';
 import { unpackImage } from './unpack-image.ts';
+import { ImageWork } from './work.ts';
 
 export type RootfsSpec = { path: string } | { image: string } | undefined;
 
 export interface ResolveRootfsOptions {
-  /** The host's rootfs for cells that name none (an existing directory with /tmp). */
+  /** The host's rootfs for cells that name none (an existing directory with /tmp); always allowed. */
   defaultRootfs: string;
-  /** Where unpacked images are kept, one folder per image digest. */
+  /** Where unpacked images are kept, one folder per image digest; images under it are always allowed. */
   imageCacheDir: string;
+  /** Folders that spec.run.rootfs.path may be or lie under (CELLOS_ALLOWED_ROOTFS). Default: none. */
+  allowedRootfs?: readonly string[] | undefined;
+  /** Folders or files that spec.run.rootfs.image may be or lie under (CELLOS_ALLOWED_IMAGES). Default: none. */
+  allowedImages?: readonly string[] | undefined;
+  /**
+   * The host's own folders (state, bundles, image cache): a rootfs path that holds one of them or
+   * lies inside one is refused, whatever the allowlist says (a symlink in it may lead there).
+   */
+  hostDirs?: readonly string[] | undefined;
+  /**
+   * Ends the resolve (the caller passes AbortSignal.timeout(prepareTimeoutMs)): partial work is
+   * removed and the cell refused with reason TimedOut.
+   */
+  signal?: AbortSignal | undefined;
+  /** Caps on the work one image may cost (IMAGE_LIMIT_DEFAULTS for those not given). */
+  imageLimits?: Partial<ImageLimits> | undefined;
+  /** The image cache's quota in bytes of disk; past it, least recently used images not in use are evicted. */
+  imageCacheMaxBytes?: number | undefined;
+  /** Images used more recently than this are never evicted (default 10 minutes). */
+  imageCacheMinIdleMs?: number | undefined;
+  /** Rootfs paths that cells use (rootfsPathsInBundles(bundleDir)): never evicted. */
+  rootfsInUse?: (() => Promise<Iterable<string>>) | undefined;
 }
 
 export interface ResolvedRootfs {
@@ -29,73 +59,206 @@ export interface ResolvedRootfs {
   digest?: string;
 }
 
+type Options = Required<Omit<ResolveRootfsOptions, 'signal' | 'rootfsInUse' | 'imageLimits'>> & {
+  signal: AbortSignal | undefined;
+  rootfsInUse: ResolveRootfsOptions['rootfsInUse'];
+  limits: ImageLimits;
+};
+
+const PATH_FIELD = 'spec.run.rootfs.path';
 const IMAGE_FIELD = 'spec.run.rootfs.image';
+const DEFAULT_CACHE_MAX_BYTES = 8 * 1024 * 1024 * 1024;
 
 /** Tarballs already read by this process, by file identity, so a repeat resolve skips the scan. */
 const tarballDigests = new Map<string, string>();
+const TARBALLS_REMEMBERED = 1024;
 
 export async function resolveRootfs(spec: RootfsSpec, options: ResolveRootfsOptions): Promise<ResolvedRootfs> {
-  const { defaultRootfs, imageCacheDir } = normalizeOptions(options);
-  if (spec === undefined) return { path: await resolveHostDir(defaultRootfs, 'default rootfs'), source: 'default' };
-  if ('path' in spec) return { path: await resolveHostDir(spec.path, 'spec.run.rootfs.path'), source: 'path' };
-  if ('image' in spec) return resolveImage(spec.image, imageCacheDir);
+  const o = normalizeOptions(options);
+  if (spec === undefined) return { path: await resolveHostDir(o.defaultRootfs, 'default rootfs'), source: 'default' };
+  if ('path' in spec) {
+    const allow: Allowlist = {
+      under: o.allowedRootfs,
+      exactly: [o.defaultRootfs],
+      never: o.hostDirs,
+      rule: 'an allowed rootfs: this host allows its default rootfs and folders under CELLOS_ALLOWED_ROOTFS',
+    };
+    return bounded(PATH_FIELD, spec.path, o.signal, async () => ({
+      path: await resolveAllowedDir(spec.path, PATH_FIELD, allow),
+      source: 'path',
+    }));
+  }
+  if ('image' in spec) return bounded(IMAGE_FIELD, spec.image, o.signal, () => resolveImage(spec.image, o));
   throw new TypeError('resolveRootfs: spec must be undefined, { path } or { image }');
 }
 
-function normalizeOptions(options: ResolveRootfsOptions): ResolveRootfsOptions {
-  const { defaultRootfs, imageCacheDir } = options;
+function normalizeOptions(options: ResolveRootfsOptions): Options {
+  const {
+    defaultRootfs,
+    imageCacheDir,
+    allowedRootfs = [],
+    allowedImages = [],
+    hostDirs = [],
+    signal,
+    imageLimits,
+    imageCacheMaxBytes = DEFAULT_CACHE_MAX_BYTES,
+    imageCacheMinIdleMs = DEFAULT_MIN_IDLE_MS,
+    rootfsInUse,
+  } = options;
   for (const [name, value] of Object.entries({ defaultRootfs, imageCacheDir })) {
     if (typeof value !== 'string' || !isAbsolute(value)) {
       throw new TypeError(`resolveRootfs: option ${name} must be an absolute path, got ${JSON.stringify(value)}`);
     }
   }
-  return { defaultRootfs, imageCacheDir };
+  for (const [name, list] of Object.entries({ allowedRootfs, allowedImages, hostDirs })) {
+    const bad = list.find((p) => typeof p !== 'string' || !isAbsolute(p));
+    if (bad !== undefined) {
+      throw new TypeError(`resolveRootfs: option ${name} must list absolute paths, got ${JSON.stringify(bad)}`);
+    }
+  }
+  for (const [name, n] of Object.entries({ imageCacheMaxBytes, imageCacheMinIdleMs })) {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new TypeError(`resolveRootfs: option ${name} must be a whole number >= 0, got ${JSON.stringify(n)}`);
+    }
+  }
+  return {
+    defaultRootfs,
+    imageCacheDir,
+    allowedRootfs,
+    allowedImages,
+    hostDirs: [...hostDirs, imageCacheDir],
+    signal,
+    limits: normalizeImageLimits(imageLimits),
+    imageCacheMaxBytes,
+    imageCacheMinIdleMs,
+    rootfsInUse,
+  };
 }
 
-async function resolveImage(image: string, cacheDir: string): Promise<ResolvedRootfs> {
-  if (typeof image !== 'string' || !isAbsolute(image)) {
-    throw new RootfsError(IMAGE_FIELD, 'NotFound', `${JSON.stringify(image)} is not an absolute path`);
-  }
+/** Runs a resolve under the abort signal: once it fires, whatever failed is reported as TimedOut. */
+async function bounded<T>(
+  field: RootfsField,
+  shown: string,
+  signal: AbortSignal | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
   try {
-    const real = await realpath(image).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
-        throw new ImageProblem('NotFound', 'no such file or directory');
-      throw err;
+    signal?.throwIfAborted();
+    return await fn();
+  } catch (err) {
+    if (signal?.aborted !== true || (err instanceof RootfsError && err.reason !== 'HostError')) throw err;
+    throw new RootfsError(
+      field,
+      'TimedOut',
+      `${shown}: preparing it took longer than this host allows (CELLOS_PREPARE_TIMEOUT_SECONDS); nothing was kept`,
+      { cause: err },
+    );
+  }
+}
+
+async function resolveImage(image: string, o: Options): Promise<ResolvedRootfs> {
+  const allow: Allowlist = {
+    under: [...o.allowedImages, o.imageCacheDir],
+    exactly: [],
+    never: [],
+    rule: 'an allowed image: this host allows images under CELLOS_ALLOWED_IMAGES and its image cache',
+  };
+  const real = await allowedRealpath(image, IMAGE_FIELD, allow);
+  const work = new ImageWork(o.limits, o.signal);
+  try {
+    const opened = await openUntrusted(real, {
+      accept: (actual) => actual === real,
+      moved: () => new ImageProblem('NotAllowed', 'changed while it was being checked'),
+      what: 'the image',
     });
-    const st = await stat(real);
-    let source: ImageSource;
-    let identity: string | undefined;
-    if (st.isDirectory()) {
-      source = openImageDir(real);
-    } else if (st.isFile()) {
-      identity = [real, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs].join('\0');
-      const known = tarballDigests.get(identity);
-      const hit = known === undefined ? undefined : await lookupCache(cacheDir, known.slice('sha256:'.length));
-      if (hit !== undefined) return { path: hit, source: 'image', digest: known };
-      source = await openImageTarball(real);
-    } else {
-      throw new ImageProblem('NotAnImage', 'is neither a directory nor a regular file');
+    try {
+      return await fromOpenedImage(real, opened, o, work);
+    } finally {
+      await opened.fh.close();
     }
-    const plan = await planImage(source);
-    if (identity !== undefined) tarballDigests.set(identity, plan.digest);
-    const path =
-      (await lookupCache(cacheDir, plan.hex)) ??
-      (await ensureCached(cacheDir, plan.hex, (scratch, rootfs) => unpackImage(source, plan, scratch, rootfs)));
-    return { path, source: 'image', digest: plan.digest };
   } catch (err) {
     if (err instanceof ImageProblem) {
       throw new RootfsError(IMAGE_FIELD, err.reason, `${image}: ${err.message}`, { cause: err });
+    }
+    // The image went away, or a symlink appeared in its path, after it was checked: a refusal.
+    if (isHostError(err) && ['ENOENT', 'ENOTDIR', 'ELOOP'].includes(err.code!)) {
+      const what = 'a file of the image vanished or changed while it was read';
+      throw new RootfsError(IMAGE_FIELD, 'NotFound', `${image}: ${what}`, { cause: err });
     }
     if (isHostError(err)) throw new RootfsError(IMAGE_FIELD, 'HostError', `${image}: ${err.message}`, { cause: err });
     throw err;
   }
 }
 
+async function fromOpenedImage(
+  real: string,
+  opened: Awaited<ReturnType<typeof openUntrusted>>,
+  o: Options,
+  work: ImageWork,
+): Promise<ResolvedRootfs> {
+  const { stats } = opened;
+  let source: ImageSource;
+  let identity: string | undefined;
+  if (stats.isDirectory()) {
+    source = openImageDir(real, work);
+  } else {
+    identity = [real, stats.dev, stats.ino, stats.size, stats.mtimeMs, stats.ctimeMs].join('\0');
+    const known = tarballDigests.get(identity);
+    if (known !== undefined) {
+      const hit = await lookupCache(o.imageCacheDir, known.slice('sha256:'.length));
+      if (hit !== undefined) return { path: hit, source: 'image', digest: known };
+    }
+    // Read through the descriptor that was checked, never the path again.
+    source = await openImageTarball(opened.fh, work);
+  }
+  try {
+    const plan = await planImage(source, work);
+    if (identity !== undefined) {
+      tarballDigests.set(identity, plan.digest);
+      // Oldest first out: a host that sees many archives does not keep them all in memory.
+      if (tarballDigests.size > TARBALLS_REMEMBERED) tarballDigests.delete(tarballDigests.keys().next().value!);
+    }
+    // Pinned until returned: no eviction of this process takes it meanwhile (see evict.ts).
+    const unpin = pin(o.imageCacheDir, plan.hex);
+    try {
+      const path = (await lookupCache(o.imageCacheDir, plan.hex)) ?? (await buildImage(source, plan, o, work));
+      return { path, source: 'image', digest: plan.digest };
+    } finally {
+      unpin();
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+async function buildImage(source: ImageSource, plan: ImagePlan, o: Options, work: ImageWork): Promise<string> {
+  for (;;) {
+    try {
+      const path = await ensureCached(o.imageCacheDir, plan.hex, work, (scratch, rootfs) =>
+        unpackImage(source, plan, scratch, rootfs, work),
+      );
+      // Making room is the cache's business, not this cell's: a failure to evict does not refuse it.
+      await evictToQuota(o.imageCacheDir, {
+        maxBytes: o.imageCacheMaxBytes,
+        minIdleMs: o.imageCacheMinIdleMs,
+        rootfsInUse: o.rootfsInUse,
+      }).catch(() => undefined);
+      return path;
+    } catch (err) {
+      // A build shared with another resolve that was aborted: build again under our own time.
+      if (work.signal?.aborted !== true && isAbort(err)) continue;
+      throw err;
+    }
+  }
+}
+
+const isAbort = (err: unknown) => err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+
 const isHostError = (err: unknown): err is NodeJS.ErrnoException =>
   err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
 
-async function planImage(source: ImageSource): Promise<ImagePlan> {
-  const plan = (await planOciLayout(source)) ?? (await planDockerArchive(source));
+async function planImage(source: ImageSource, work: ImageWork): Promise<ImagePlan> {
+  const plan = (await planOciLayout(source, work)) ?? (await planDockerArchive(source, work));
   if (plan === undefined) {
     throw new ImageProblem(
       'NotAnImage',

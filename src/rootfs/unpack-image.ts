@@ -1,17 +1,18 @@
-// Turns a planned image into a rootfs directory: verify each layer file, apply it, then
+// Turns a planned image into a rootfs directory: apply each layer (checking its digest), then
 // give directories their modes and make sure /tmp exists.
 import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyLayer, finishDirectories, type DirectoryTimes } from './apply-layer.ts';
-import { verifyFile } from './digest.ts';
 import type { ImageSource } from './image-source.ts';
 import type { ImagePlan } from './plan.ts';
+import type { ImageWork } from './work.ts';
 
 export async function unpackImage(
   source: ImageSource,
   plan: ImagePlan,
   scratch: string,
   rootfs: string,
+  work: ImageWork,
 ): Promise<void> {
   await mkdir(rootfs, { mode: 0o755 });
   await chmod(rootfs, 0o755);
@@ -22,11 +23,10 @@ export async function unpackImage(
   const directories: DirectoryTimes = new Map();
   const chown = process.getuid?.() === 0;
   for (const [i, layer] of plan.layers.entries()) {
-    const file = files[i]!;
-    await verifyFile(file, layer.expect, layer.label);
-    await applyLayer(file, { root: rootfs, label: layer.label, directories, chown });
+    // applyLayer checks the layer's digest on the bytes it applies.
+    await applyLayer(files[i]!, { root: rootfs, label: layer.label, directories, chown, work, expect: layer.expect });
   }
-  await finishDirectories(rootfs, directories);
+  await finishDirectories(rootfs, directories, work);
   await ensureTmp(rootfs);
 }
 

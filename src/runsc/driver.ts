@@ -13,6 +13,8 @@ export interface RunscOptions {
   readonly platform: RunscPlatform;
   /** Upper bound for one control command (kill, delete, state, list). */
   readonly timeoutMs?: number;
+  /** The whole environment of runsc (see childEnv); by default the process's. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface ContainerState {
@@ -48,7 +50,7 @@ export function createRunscDriver(options: RunscOptions): RunscDriver {
     `--network=${network}`,
   ];
   const call = (args: string[], signal?: AbortSignal, okExitCodes?: number[]) =>
-    execRunsc(options.runscPath, { args, timeoutMs, signal, okExitCodes });
+    execRunsc(options.runscPath, { args, timeoutMs, signal, okExitCodes, env: options.env });
 
   return {
     options,

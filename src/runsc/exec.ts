@@ -10,6 +10,8 @@ export interface RunscCall {
   readonly signal?: AbortSignal | undefined;
   /** Exit codes that are an answer, not a failure (e.g. `state` of a missing container). */
   readonly okExitCodes?: readonly number[];
+  /** runsc's whole environment (nothing inherited); by default the process's. */
+  readonly env?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface RunscResult {
@@ -30,6 +32,7 @@ export async function execRunsc(runscPath: string, call: RunscCall): Promise<Run
     // runsc never reads stdin; pipes for our own output are safe because these commands
     // (kill, delete, state, list) do not hand their stdio to a sandbox.
     stdin: 'ignore',
+    ...(call.env ? { env: call.env, extendEnv: false } : {}),
     stripFinalNewline: true,
   });
   const durationMs = Math.round(performance.now() - started);

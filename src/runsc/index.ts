@@ -4,3 +4,4 @@ export * from './exec.ts';
 export * from './platform.ts';
 export * from './shell-quote.ts';
 export * from './state-dir.ts';
+export * from './child-env.ts';

@@ -9,9 +9,12 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_TASK_QUEUE } from '../contract/index.ts';
+import { parsePayloadKeys, type PayloadKeyring } from '../codec/keys.ts';
 import { ConfigError } from '../config-error.ts';
-import type { HostConfigInput } from '../host/config.ts';
+import { HOST_DEFAULTS, type HostConfigInput } from '../host/config.ts';
+import { LIMITS } from '../document/limits.ts';
 import { projectRoot } from '../project-root.ts';
+import { IMAGE_LIMIT_DEFAULTS } from '../rootfs/limits.ts';
 
 export interface TemporalConnectionConfig {
   /** host:port; undefined means the embedded local dev server. */
@@ -26,6 +29,8 @@ export interface TemporalConnectionConfig {
 /** What a client of the cell workflow needs: the Temporal connection and the workflow's queues. */
 export interface ClientConfig {
   readonly temporal: TemporalConnectionConfig;
+  /** CELLOS_PAYLOAD_KEYS: payloads are encrypted with the first, decrypted with any (see src/codec). */
+  readonly payloadKeys: PayloadKeyring | undefined;
   /** The shared task queue cells are started on (and workers poll). */
   readonly taskQueue: string;
   /** Seconds a host queue may hold a cell's work before the cell ends as host-lost. */
@@ -81,6 +86,7 @@ export function temporalConfigFromEnv(env: Env): TemporalConnectionConfig {
 export function clientConfigFromEnv(env: Env): ClientConfig {
   return {
     temporal: temporalConfigFromEnv(env),
+    payloadKeys: parsePayloadKeys(env.CELLOS_PAYLOAD_KEYS),
     taskQueue: env.CELLOS_TASK_QUEUE || DEFAULT_TASK_QUEUE,
     hostScheduleToStartSeconds: parseIntSetting(
       'CELLOS_HOST_TIMEOUT_SECONDS',
@@ -112,12 +118,68 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
       bundleDir: env.CELLOS_BUNDLE_DIR || undefined,
       defaultRootfs: env.CELLOS_DEFAULT_ROOTFS || resolve(projectRoot, '.tools', 'rootfs', 'busybox'),
       imageCacheDir: env.CELLOS_IMAGE_CACHE_DIR || undefined,
-      allowedMounts: (env.CELLOS_ALLOWED_MOUNTS ?? '').split(/[,:]/).filter(Boolean),
+      allowedMounts: pathList(env.CELLOS_ALLOWED_MOUNTS),
       allowSandboxNetwork: parseBool('CELLOS_ALLOW_SANDBOX_NETWORK', env.CELLOS_ALLOW_SANDBOX_NETWORK) ?? false,
       platform: parsePlatform(env.CELLOS_PLATFORM),
+      allowedRootfs: pathList(env.CELLOS_ALLOWED_ROOTFS),
+      allowedImages: pathList(env.CELLOS_ALLOWED_IMAGES),
+      allowRootUser: parseBool('CELLOS_ALLOW_ROOT_USER', env.CELLOS_ALLOW_ROOT_USER) ?? false,
+      defaultMemoryBytes: parseIntSetting(
+        'CELLOS_DEFAULT_MEMORY_BYTES',
+        env.CELLOS_DEFAULT_MEMORY_BYTES,
+        HOST_DEFAULTS.defaultMemoryBytes,
+        16 * MiB,
+        LIMITS.memoryMaxBytes,
+      ),
+      maxMemoryBytes: parseIntSetting(
+        'CELLOS_MAX_MEMORY_BYTES',
+        env.CELLOS_MAX_MEMORY_BYTES,
+        HOST_DEFAULTS.maxMemoryBytes,
+        16 * MiB,
+        LIMITS.memoryMaxBytes,
+      ),
+      prepareTimeoutMs:
+        1000 *
+        parseIntSetting(
+          'CELLOS_PREPARE_TIMEOUT_SECONDS',
+          env.CELLOS_PREPARE_TIMEOUT_SECONDS,
+          HOST_DEFAULTS.prepareTimeoutMs / 1000,
+          1,
+          3600,
+        ),
+      imageCacheMaxBytes: parseIntSetting(
+        'CELLOS_IMAGE_CACHE_MAX_BYTES',
+        env.CELLOS_IMAGE_CACHE_MAX_BYTES,
+        HOST_DEFAULTS.imageCacheMaxBytes,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      imageLimits: {
+        maxUnpackedBytes: parseIntSetting(
+          'CELLOS_IMAGE_MAX_UNPACKED_BYTES',
+          env.CELLOS_IMAGE_MAX_UNPACKED_BYTES,
+          IMAGE_LIMIT_DEFAULTS.maxUnpackedBytes,
+          1,
+          Number.MAX_SAFE_INTEGER,
+        ),
+        maxEntries: parseIntSetting(
+          'CELLOS_IMAGE_MAX_ENTRIES',
+          env.CELLOS_IMAGE_MAX_ENTRIES,
+          IMAGE_LIMIT_DEFAULTS.maxEntries,
+          1,
+          1_000_000_000,
+        ),
+      },
     },
   };
 }
+
+/** Host path prefixes, `,` or `:` separated. */
+function pathList(value: string | undefined): string[] {
+  return (value ?? '').split(/[,:]/).filter(Boolean);
+}
+
+const MiB = 1024 * 1024;
 
 /** Stable across worker restarts: the machine id, else the hostname. */
 export function machineHostId(): string {

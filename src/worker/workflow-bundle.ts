@@ -8,10 +8,16 @@ import { projectRoot } from './config.ts';
 
 export const workflowsPath = resolve(projectRoot, 'workflows', 'index.ts');
 
-export async function loadWorkflowBundle(
-  cacheDir = resolve(projectRoot, '.state', 'cache'),
-): Promise<{ code: string }> {
-  const key = await sourceHash([resolve(projectRoot, 'workflows'), resolve(projectRoot, 'src')]);
+export interface WorkflowBundleOptions {
+  readonly cacheDir?: string;
+  /** The failure converter the workflow code uses (the data converter's failureConverterPath). */
+  readonly failureConverterPath?: string | undefined;
+}
+
+export async function loadWorkflowBundle(opts: WorkflowBundleOptions = {}): Promise<{ code: string }> {
+  const cacheDir = opts.cacheDir ?? resolve(projectRoot, '.state', 'cache');
+  const { failureConverterPath } = opts;
+  const key = await sourceHash([resolve(projectRoot, 'workflows'), resolve(projectRoot, 'src')], failureConverterPath);
   const file = join(cacheDir, `workflow-bundle-${key}.js`);
   try {
     return { code: await readFile(file, 'utf8') };
@@ -19,21 +25,21 @@ export async function loadWorkflowBundle(
     // not cached yet
   }
   const { bundleWorkflowCode } = await import('@temporalio/worker');
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const bundle = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietLogger });
   await mkdir(cacheDir, { recursive: true });
   await writeFile(`${file}.${process.pid}.tmp`, bundle.code);
   await rename(`${file}.${process.pid}.tmp`, file);
   return bundle;
 }
 
-async function sourceHash(dirs: string[]): Promise<string> {
-  const hash = createHash('sha256');
+async function sourceHash(dirs: string[], failureConverterPath: string | undefined): Promise<string> {
+  const hash = createHash('sha256').update(failureConverterPath ?? '');
   const walk = async (dir: string): Promise<void> => {
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
     for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith('.ts')) hash.update(p).update(await readFile(p));
+      else if (e.name.endsWith('.ts') || e.name.endsWith('.cjs')) hash.update(p).update(await readFile(p));
     }
   };
   for (const d of dirs) await walk(d);

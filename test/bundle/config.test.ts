@@ -1,17 +1,22 @@
 import { describe, expect, test } from 'vitest';
 import {
   BundleConfigError,
+  DEFAULT_MEMORY_POLICY,
   DEFAULT_PATH,
   DEFAULT_TMP_BYTES,
   MASKED_PATHS,
   READONLY_PATHS,
   SANDBOX_MEMORY_HEADROOM,
+  cellMemoryBytes,
+  checkHostPolicy,
   generateBundleConfig,
   isAllowedHostPath,
+  matchesCellPattern,
   sandboxIdFor,
   serializeBundleConfig,
   type BundleConfigErrorCode,
   type BundleHostOptions,
+  type OciHook,
 } from '../../src/bundle/index.ts';
 import { parseCellDocument, type CellDocument } from '../../src/document/index.ts';
 import {
@@ -155,8 +160,11 @@ describe('generateBundleConfig, field by field', () => {
     expect(configOf(cell()).process.terminal).toBe(false);
   });
 
-  test('sets noNewPrivileges and leaves every capability set empty', () => {
-    const { process } = configOf(cell((d) => (d.spec.run.user = { uid: 0, gid: 0 })));
+  test('sets noNewPrivileges and leaves every capability set empty, even for root where the host allows it', () => {
+    const { process } = configOf(
+      cell((d) => (d.spec.run.user = { uid: 0, gid: 0 })),
+      { allowRootUser: true },
+    );
     expect(process.noNewPrivileges).toBe(true);
     expect(process.capabilities).toEqual({ bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] });
   });
@@ -281,10 +289,12 @@ describe('generateBundleConfig, field by field', () => {
     expect(configOf(doc).linux.resources.memory).toEqual({ limit: 256 * MiB + SANDBOX_MEMORY_HEADROOM });
   });
 
-  test('sets no memory or CPU limit when the document has none', () => {
+  test("gives a cell that names no memory limit the host's default, and no CPU limit", () => {
     const { resources } = configOf(cell()).linux;
-    expect(resources).not.toHaveProperty('memory');
+    expect(resources.memory).toEqual({ limit: DEFAULT_MEMORY_POLICY.defaultBytes + SANDBOX_MEMORY_HEADROOM });
     expect(resources).not.toHaveProperty('cpu');
+    const small = configOf(cell(), { memory: { defaultBytes: 64 * MiB, maxBytes: 128 * MiB } }).linux.resources;
+    expect(small.memory).toEqual({ limit: 64 * MiB + SANDBOX_MEMORY_HEADROOM });
   });
 
   test('passes the CPU quota and period through', () => {
@@ -424,7 +434,16 @@ describe('OCI runtime-spec validity', () => {
         output: { maxStdoutBytes: 0, maxStderrBytes: 0 },
       };
     });
-    expect(validateOciConfig(generateBundleConfig(doc, host))).toEqual([]);
+    const permissive: BundleHostOptions = {
+      ...host,
+      allowRootUser: true,
+      memory: { defaultBytes: 64 * MiB, maxBytes: 2 ** 40 },
+      mountSources: ['/srv/resolved/a'],
+      prestartHooks: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 0', 'hook'], env: ['PATH=/bin'], timeout: 5 }],
+    };
+    const config = generateBundleConfig(doc, permissive);
+    expect(config.hooks?.prestart).toHaveLength(1);
+    expect(validateOciConfig(config)).toEqual([]);
   });
 
   test('the schema check itself catches a broken config', () => {
@@ -517,7 +536,7 @@ describe('refusals', () => {
 
   test('refuses a declared secret that the host has no value for, naming it', () => {
     const doc = cell((d) => (d.spec.authority.secretRefs = ['DB_PASSWORD']));
-    expectBundleError(() => configOf(doc), 'MissingSecret', /^secret DB_PASSWORD \(spec\.authority\.secretRefs\)/);
+    expectBundleError(() => configOf(doc), 'MissingSecret', /^secret DB_PASSWORD \(spec\.authority\.secretRefs\[0\]\)/);
     expectBundleError(() => configOf(doc, { secretEnv: { OTHER: 'x' } }), 'MissingSecret');
   });
 
@@ -532,6 +551,217 @@ describe('refusals', () => {
     });
     const err = bundleErrorOf(() => configOf(doc, { secretEnv: { A: 'hunter2' } }));
     expect(err.message).not.toContain('hunter2');
+  });
+});
+
+describe("root only with the operator's consent", () => {
+  test.each([
+    [{ uid: 0 }, 'spec.run.user.uid'],
+    [{ uid: 1000, gid: 0 }, 'spec.run.user.gid'],
+    [{ uid: 1000, gid: 1000, additionalGids: [27, 0] }, 'spec.run.user.additionalGids[1]'],
+    [{ uid: 0, gid: 0, additionalGids: [0] }, 'spec.run.user.uid'],
+  ])('refuses user %j, naming %s, unless the host allows root', (user, field) => {
+    const doc = cell((d) => (d.spec.run.user = user));
+    const err = bundleErrorOf(() => configOf(doc));
+    expect(err.code).toBe('RootUserNotAllowed');
+    expect(err.failureType).toBe('CellRejectedByHost');
+    expect(err.message).toContain(`${field} is 0 (root)`);
+    expect(err.message).toContain('CELLOS_ALLOW_ROOT_USER');
+    expectBundleError(() => configOf(doc, { allowRootUser: false }), 'RootUserNotAllowed');
+    expect(configOf(doc, { allowRootUser: true }).process.user.uid).toBe(user.uid);
+  });
+
+  test('runs any other user without consent', () => {
+    const doc = cell((d) => (d.spec.run.user = { uid: 1, gid: 1, additionalGids: [1, 65534] }));
+    expect(configOf(doc).process.user).toEqual({ uid: 1, gid: 1, additionalGids: [1, 65534] });
+  });
+});
+
+describe('memory: every cell has a limit, none over the host maximum', () => {
+  const policy = { defaultBytes: 64 * MiB, maxBytes: 256 * MiB };
+
+  test("cellMemoryBytes is the document's limit, else the host's default", () => {
+    expect(cellMemoryBytes(cell(), policy)).toBe(64 * MiB);
+    expect(cellMemoryBytes(cell(), undefined)).toBe(DEFAULT_MEMORY_POLICY.defaultBytes);
+    const asked = cell((d) => (d.spec.run.limits = { memoryMaxBytes: 100 * MiB }));
+    expect(cellMemoryBytes(asked, policy)).toBe(100 * MiB);
+    const atMax = cell((d) => (d.spec.run.limits = { memoryMaxBytes: 256 * MiB }));
+    expect(cellMemoryBytes(atMax, policy)).toBe(256 * MiB);
+  });
+
+  test('refuses a document over the host maximum, naming the field and the maximum', () => {
+    const doc = cell((d) => (d.spec.run.limits = { memoryMaxBytes: 256 * MiB + 1 }));
+    expectBundleError(
+      () => configOf(doc, { memory: policy }),
+      'MemoryNotAllowed',
+      new RegExp(`spec\\.run\\.limits\\.memoryMaxBytes ${256 * MiB + 1} is over this host's maximum of ${256 * MiB}`),
+    );
+    expectBundleError(() => cellMemoryBytes(doc, policy), 'MemoryNotAllowed');
+    const huge = cell((d) => (d.spec.run.limits = { memoryMaxBytes: DEFAULT_MEMORY_POLICY.maxBytes + 1 }));
+    expectBundleError(() => configOf(huge), 'MemoryNotAllowed');
+  });
+
+  test('caps the default /tmp, /dev and /dev/shm at the cell memory', () => {
+    const mounts = configOf(cell(), { memory: { defaultBytes: 32 * MiB, maxBytes: 32 * MiB } }).mounts;
+    const sizeOf = (dest: string) =>
+      mounts.find((m) => m.destination === dest)!.options!.find((o) => o.startsWith('size='));
+    expect(sizeOf('/tmp')).toBe(`size=${32 * MiB}`);
+    expect(sizeOf('/dev')).toBe('size=32768k');
+    expect(sizeOf('/dev/shm')).toBe('size=32768k');
+    // With more memory they stay at 64 MiB.
+    const big = configOf(cell()).mounts;
+    expect(big.find((m) => m.destination === '/tmp')!.options).toContain(`size=${DEFAULT_TMP_BYTES}`);
+    expect(big.find((m) => m.destination === '/dev/shm')!.options).toContain('size=65536k');
+  });
+
+  test('refuses tmpfs sizes that add up to more than the cell memory, naming the entry that tips it', () => {
+    const doc = cell((d) => {
+      d.spec.run.limits = { memoryMaxBytes: 16 * MiB };
+      d.spec.run.tmpfs = [
+        { path: '/tmp', sizeBytes: 8 * MiB },
+        { path: '/scratch', sizeBytes: 8 * MiB },
+        { path: '/cache', sizeBytes: 4096 },
+      ];
+    });
+    expectBundleError(
+      () => configOf(doc),
+      'TmpfsTooLarge',
+      new RegExp(
+        `spec\\.run\\.tmpfs\\[2\\]\\.sizeBytes: the tmpfs sizes add up to ${16 * MiB + 4096} bytes, more than the cell's memory of ${16 * MiB}`,
+      ),
+    );
+    // Exactly the memory is fine.
+    const exact = cell((d) => {
+      d.spec.run.limits = { memoryMaxBytes: 16 * MiB };
+      d.spec.run.tmpfs = [
+        { path: '/tmp', sizeBytes: 8 * MiB },
+        { path: '/scratch', sizeBytes: 8 * MiB },
+      ];
+    });
+    expect(configOf(exact).mounts.filter((m) => m.type === 'tmpfs')).toHaveLength(4);
+  });
+
+  test("counts a tmpfs without a size at its 64 MiB default against the host's default memory", () => {
+    const doc = cell((d) => (d.spec.run.tmpfs = [{ path: '/scratch' }, { path: '/cache' }]));
+    expectBundleError(
+      () => configOf(doc, { memory: { defaultBytes: 100 * MiB, maxBytes: 100 * MiB } }),
+      'TmpfsTooLarge',
+      /spec\.run\.tmpfs\[1\]\.sizeBytes/,
+    );
+    // 128 MiB of declared tmpfs and the default /tmp's 4 KiB floor: one more MiB of memory holds them.
+    expect(() => configOf(doc, { memory: { defaultBytes: 128 * MiB, maxBytes: 128 * MiB } })).toThrow(/default \/tmp/);
+    expect(() => configOf(doc, { memory: { defaultBytes: 129 * MiB, maxBytes: 129 * MiB } })).not.toThrow();
+  });
+
+  test('sizes the default /tmp to what the memory leaves beside the tmpfs a document declares', () => {
+    const doc = cell((d) => {
+      d.spec.run.limits = { ...d.spec.run.limits, memoryMaxBytes: 16 * MiB };
+      d.spec.run.tmpfs = [{ path: '/work', sizeBytes: 4096 }];
+    });
+    const mounts = configOf(doc).mounts ?? [];
+    const size = (dest: string) =>
+      mounts.find((m) => m.destination === dest)?.options?.find((o) => o.startsWith('size='));
+    expect(size('/tmp')).toBe(`size=${16 * MiB - 4096}`);
+    expect(size('/work')).toBe('size=4096');
+  });
+});
+
+describe('secrets: only for the cells the operator grants them to', () => {
+  const secretEnv = { DB_PASSWORD: 'hunter2-value', API_TOKEN: 'tok-value' };
+  const withSecrets = (id: string, refs: string[]) =>
+    cell((d) => {
+      d.spec.id = id;
+      d.spec.authority.secretRefs = refs;
+    });
+
+  test('refuses a secret with no grant, naming the secret and the setting, never the value', () => {
+    const doc = withSecrets('team-a-job', ['DB_PASSWORD']);
+    const err = bundleErrorOf(() => configOf(doc, { secretEnv, secretGrants: {} }));
+    expect(err.code).toBe('SecretNotGranted');
+    expect(err.failureType).toBe('CellRejectedByHost');
+    expect(err.message).toBe(
+      'cell team-a-job: secret DB_PASSWORD (spec.authority.secretRefs[0]) is not granted to this cell on this host (its operator grants it with CELLOS_GRANT_DB_PASSWORD)',
+    );
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  test('grants by cell id pattern, per secret', () => {
+    const grants = { DB_PASSWORD: ['team-a-*', 'exact-one'], API_TOKEN: ['*'] };
+    const ok = (id: string, refs: string[]) => configOf(withSecrets(id, refs), { secretEnv, secretGrants: grants });
+    expect(ok('team-a-job', ['DB_PASSWORD', 'API_TOKEN']).process.env).toEqual(
+      expect.arrayContaining(['DB_PASSWORD=hunter2-value', 'API_TOKEN=tok-value']),
+    );
+    expect(ok('exact-one', ['DB_PASSWORD']).process.env).toContain('DB_PASSWORD=hunter2-value');
+    expect(ok('team-b-job', ['API_TOKEN']).process.env).toContain('API_TOKEN=tok-value');
+    for (const id of ['team-b-job', 'exact-one-2', 'xteam-a-job', 'team-a']) {
+      expectBundleError(
+        () => ok(id, ['API_TOKEN', 'DB_PASSWORD']),
+        'SecretNotGranted',
+        /secret DB_PASSWORD \(spec\.authority\.secretRefs\[1\]\)/,
+      );
+    }
+  });
+
+  test('refuses an ungranted secret before saying whether the host holds it', () => {
+    const doc = withSecrets('c1', ['NOT_HELD']);
+    expectBundleError(() => configOf(doc, { secretEnv, secretGrants: {} }), 'SecretNotGranted');
+    expectBundleError(() => configOf(doc, { secretEnv, secretGrants: { NOT_HELD: ['*'] } }), 'MissingSecret');
+  });
+
+  test('does not take a grant from Object.prototype', () => {
+    const doc = withSecrets('c1', ['toString', 'constructor']);
+    expectBundleError(() => configOf(doc, { secretEnv: {}, secretGrants: {} }), 'SecretNotGranted', /secret toString/);
+  });
+
+  test('matchesCellPattern: * is any run of characters, everything else is itself', () => {
+    expect(matchesCellPattern('a.b', 'a.b')).toBe(true);
+    expect(matchesCellPattern('axb', 'a.b')).toBe(false);
+    expect(matchesCellPattern('team-a-1', 'team-*-1')).toBe(true);
+    expect(matchesCellPattern('team-a-12', 'team-*-1')).toBe(false);
+    expect(matchesCellPattern('anything', '*')).toBe(true);
+    expect(matchesCellPattern('a+b', 'a+b')).toBe(true);
+    expect(matchesCellPattern('aab', 'a+b')).toBe(false);
+    expect(matchesCellPattern('x', '')).toBe(false);
+  });
+});
+
+describe('host mounts as the host resolved them', () => {
+  const mountDoc = () => cell((d) => (d.spec.run.mounts = [{ source: '/srv/data/link', destination: '/data' }]));
+
+  test("names the host's resolved source in the bundle, never the document's path", () => {
+    const config = configOf(mountDoc(), { allowedMounts: ['/srv/data'], mountSources: ['/srv/data/real'] });
+    expect(config.mounts.find((m) => m.destination === '/data')!.source).toBe('/srv/data/real');
+  });
+
+  test('refuses a resolved source outside the allowlist', () => {
+    expectBundleError(
+      () => configOf(mountDoc(), { allowedMounts: ['/srv/data'], mountSources: ['/etc'] }),
+      'MountNotAllowed',
+      /spec\.run\.mounts\[0\]\.source \/srv\/data\/link is not under a host path/,
+    );
+  });
+
+  test('wants one resolved source per mount', () => {
+    expect(() => configOf(mountDoc(), { allowedMounts: ['/srv/data'], mountSources: [] })).toThrow(TypeError);
+  });
+
+  test('adds the prestart hooks the host gives, as copies, and none by default', () => {
+    const hook: OciHook = { path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['PATH=/bin'], timeout: 3 };
+    const config = configOf(cell(), { prestartHooks: [hook] });
+    expect(config.hooks).toEqual({ prestart: [hook] });
+    expect(config.hooks!.prestart![0]).not.toBe(hook);
+    expect(configOf(cell())).not.toHaveProperty('hooks');
+    expect(configOf(cell(), { prestartHooks: [] })).not.toHaveProperty('hooks');
+  });
+});
+
+describe('checkHostPolicy', () => {
+  test('refuses what generateBundleConfig refuses, and gives the memory it would', () => {
+    expect(checkHostPolicy(cell(), {})).toEqual({ memoryBytes: DEFAULT_MEMORY_POLICY.defaultBytes });
+    const root = cell((d) => (d.spec.run.user = { uid: 0 }));
+    expectBundleError(() => checkHostPolicy(root, {}), 'RootUserNotAllowed');
+    const secret = cell((d) => (d.spec.authority.secretRefs = ['S']));
+    expectBundleError(() => checkHostPolicy(secret, { secretEnv: { S: 'v' }, secretGrants: {} }), 'SecretNotGranted');
   });
 });
 

@@ -1,7 +1,16 @@
 // Properties over generated documents, valid and not: whatever the schema accepts can be run.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { generateBundleConfig, sandboxIdFor } from '../../src/bundle/index.ts';
+import {
+  BundleConfigError,
+  SANDBOX_MEMORY_HEADROOM,
+  generateBundleConfig,
+  isAllowedHostPath,
+  sandboxIdFor,
+  type BundleConfigErrorCode,
+  type BundleHostOptions,
+  type OciConfig,
+} from '../../src/bundle/index.ts';
 import {
   CellDocumentError,
   ENV_NAME_PATTERN,
@@ -9,6 +18,7 @@ import {
   type CellDocument,
   type DocumentProblem,
 } from '../../src/document/index.ts';
+import { LIMITS } from '../../src/document/limits.ts';
 import { validateOciConfig } from '../helpers/oci-schema.ts';
 
 /** runsc's container id rule: [A-Za-z0-9_.+-], at most 92 characters, no leading `-` (read as a flag). */
@@ -224,21 +234,187 @@ describe('documents the schema accepts', () => {
         const doc = tryParse(input);
         fc.pre(doc !== undefined);
         const sandboxId = sandboxIdFor(doc.spec.id, 'run-1');
-        const config = generateBundleConfig(doc, {
-          sandboxId,
-          rootfsPath: '/var/lib/cellos/rootfs/busybox',
-          cgroupsPath: `/cellos/${sandboxId}/sandbox`,
-          secretEnv: Object.fromEntries(doc.spec.authority.secretRefs.map((name) => [name, `value of ${name}`])),
-          allowedMounts: ['/'],
-          allowSandboxNetwork: true,
-        });
+        // The most a host can allow: only a document's own tmpfs sizes over its memory are refused.
+        const config = refusalOf(() =>
+          generateBundleConfig(doc, {
+            sandboxId,
+            rootfsPath: '/var/lib/cellos/rootfs/busybox',
+            cgroupsPath: `/cellos/${sandboxId}/sandbox`,
+            secretEnv: Object.fromEntries(doc.spec.authority.secretRefs.map((name) => [name, `value of ${name}`])),
+            allowedMounts: ['/'],
+            allowSandboxNetwork: true,
+            allowRootUser: true,
+            memory: { defaultBytes: LIMITS.memoryMaxBytes, maxBytes: LIMITS.memoryMaxBytes },
+          }),
+        );
+        if (typeof config === 'string') {
+          expect(config).toBe('TmpfsTooLarge');
+          return;
+        }
         expect(validateOciConfig(config)).toEqual([]);
         for (const entry of config.process.env) expect(entry.slice(0, entry.indexOf('='))).toMatch(ENV_NAME_PATTERN);
       }),
       { numRuns: 200 },
     );
   });
+
+  test('on any host, get a bundle only within what the host grants, or the refusal its policy predicts', () => {
+    let bundles = 0;
+    const refusals = new Map<string, number>();
+    fc.assert(
+      fc.property(document, hostPolicy, (input, host) => {
+        const doc = tryParse(input);
+        fc.pre(doc !== undefined);
+        const options = optionsFor(doc, host);
+        const outcome = refusalOf(() => generateBundleConfig(doc, options));
+        expect(typeof outcome === 'string' ? outcome : 'bundle').toBe(predictedRefusal(doc, options) ?? 'bundle');
+        if (typeof outcome === 'string') {
+          refusals.set(outcome, (refusals.get(outcome) ?? 0) + 1);
+          return;
+        }
+        bundles += 1;
+        expectWithinGrant(doc, options, outcome);
+      }),
+      { numRuns: 10_000 },
+    );
+    // Both sides were exercised, every kind of refusal among them.
+    expect(bundles).toBeGreaterThan(500);
+    expect([...refusals.keys()].sort()).toEqual(
+      [
+        'MemoryNotAllowed',
+        'MountNotAllowed',
+        'NetworkNotAllowed',
+        'RootUserNotAllowed',
+        'SecretNotGranted',
+        'TmpfsTooLarge',
+        'MissingSecret',
+      ].sort(),
+    );
+  });
 });
+
+/** What a host allows, drawn apart from the document and applied to it by optionsFor. */
+const hostPolicy = fc.record({
+  allowRootUser: fc.boolean(),
+  allowSandboxNetwork: fc.boolean(),
+  /** none, everything, the folder of the document's first mount source, or an unrelated folder. */
+  mounts: fc.constantFrom('none', 'all', 'first', 'other'),
+  memory: fc
+    .integer({ min: 16 * 2 ** 20, max: 2 ** 40 })
+    .chain((maxBytes) =>
+      fc.record({ defaultBytes: fc.integer({ min: 16 * 2 ** 20, max: maxBytes }), maxBytes: fc.constant(maxBytes) }),
+    ),
+  /** Per secret name: whether the host holds it, and which pattern grants it (if any). */
+  holds: fc.func(fc.boolean()),
+  grant: fc.func(fc.constantFrom('*', 'exact', 'prefix', 'other', 'none')),
+});
+
+type HostPolicyDraw = typeof hostPolicy extends fc.Arbitrary<infer T> ? T : never;
+
+function optionsFor(doc: CellDocument, host: HostPolicyDraw): BundleHostOptions {
+  const sandboxId = sandboxIdFor(doc.spec.id, 'run-1');
+  const names = doc.spec.authority.secretRefs;
+  const first = doc.spec.run.mounts[0]?.source;
+  const patterns: Record<string, string[]> = {
+    '*': ['*'],
+    exact: [doc.spec.id],
+    prefix: [`${doc.spec.id.slice(0, 1)}*`],
+    other: [`${doc.spec.id}x`, `x${doc.spec.id}*`],
+    none: [],
+  };
+  return {
+    sandboxId,
+    rootfsPath: '/var/lib/cellos/rootfs/busybox',
+    cgroupsPath: `/cellos/${sandboxId}/sandbox`,
+    secretEnv: Object.fromEntries(names.filter((n) => host.holds(n)).map((n) => [n, `value of ${n}`])),
+    secretGrants: Object.fromEntries(names.map((n) => [n, patterns[host.grant(n)]!])),
+    allowedMounts: {
+      none: [],
+      all: ['/'],
+      first: first === undefined ? [] : [first.slice(0, first.lastIndexOf('/')) || first],
+      other: ['/nowhere-generated'],
+    }[host.mounts],
+    allowSandboxNetwork: host.allowSandboxNetwork,
+    allowRootUser: host.allowRootUser,
+    memory: host.memory,
+  };
+}
+
+/** The refusal a host with these options must make, from the rules themselves, in their order. */
+function predictedRefusal(doc: CellDocument, host: BundleHostOptions): BundleConfigErrorCode | undefined {
+  const run = doc.spec.run;
+  if (run.network === 'sandbox' && !host.allowSandboxNetwork) return 'NetworkNotAllowed';
+  const allowed = host.allowedMounts ?? [];
+  const under = (p: string) => allowed.some((a) => a === '/' || p === a || p.startsWith(`${a}/`));
+  if (!run.mounts.every((m) => under(m.source))) return 'MountNotAllowed';
+  const { uid, gid, additionalGids } = run.user;
+  if (!host.allowRootUser && (uid === 0 || gid === 0 || additionalGids.includes(0))) return 'RootUserNotAllowed';
+  const memory = run.limits.memoryMaxBytes ?? host.memory!.defaultBytes;
+  if (memory > host.memory!.maxBytes) return 'MemoryNotAllowed';
+  if (run.tmpfs.reduce((n, t) => n + t.sizeBytes, 0) > memory) return 'TmpfsTooLarge';
+  for (const name of doc.spec.authority.secretRefs) {
+    const patterns = host.secretGrants![name] ?? [];
+    const id = doc.spec.id;
+    const granted = patterns.some((p) => (p.endsWith('*') ? id.startsWith(p.slice(0, -1)) : id === p));
+    if (!granted) return 'SecretNotGranted';
+    if (host.secretEnv![name] === undefined) return 'MissingSecret';
+  }
+  return undefined;
+}
+
+/** The invariants of a bundle: nothing beyond what the document asked and the host granted. */
+function expectWithinGrant(doc: CellDocument, host: BundleHostOptions, config: OciConfig) {
+  const p = config.process;
+  expect(p.noNewPrivileges).toBe(true);
+  expect(Object.values(p.capabilities).flat()).toEqual([]);
+  expect(p.terminal).toBe(false);
+  expect(config.root.readonly).toBe(true);
+  expect(config.root.path).toBe(host.rootfsPath);
+  const ids = [p.user.uid, p.user.gid, ...(p.user.additionalGids ?? [])];
+  if (!host.allowRootUser) expect(ids).not.toContain(0);
+  // Its own network namespace always; no network is made by the bundle itself.
+  expect(config.linux.namespaces).toContainEqual({ type: 'network' });
+  if (doc.spec.run.network === 'sandbox') expect(host.allowSandboxNetwork).toBe(true);
+  // A memory limit always, within the host's maximum (plus runsc's headroom).
+  const memory = config.linux.resources.memory?.limit;
+  expect(memory).toBeDefined();
+  expect(memory!).toBeLessThanOrEqual(host.memory!.maxBytes + SANDBOX_MEMORY_HEADROOM);
+  // Every tmpfs within the cell's memory, together.
+  const cellMemory = memory! - SANDBOX_MEMORY_HEADROOM;
+  const docTmpfs = doc.spec.run.tmpfs.reduce((n, t) => n + t.sizeBytes, 0);
+  expect(docTmpfs).toBeLessThanOrEqual(cellMemory);
+  for (const m of config.mounts) {
+    if (m.type === 'tmpfs') {
+      const size = m.options!.find((o) => o.startsWith('size='))!.slice(5);
+      const bytes = size.endsWith('k') ? Number(size.slice(0, -1)) * 1024 : Number(size);
+      expect(bytes).toBeLessThanOrEqual(cellMemory);
+    } else if (m.type === 'bind') {
+      // Host paths only under the allowlist, read-only.
+      expect(isAllowedHostPath(m.source, host.allowedMounts ?? [])).toBe(true);
+      expect(m.options).toContain('ro');
+    } else {
+      expect(['proc', 'devpts', 'sysfs']).toContain(m.type);
+    }
+  }
+  // Secrets: only those the document named, each granted and held.
+  const secretNames = new Set(Object.keys(host.secretEnv ?? {}));
+  for (const entry of p.env) {
+    const name = entry.slice(0, entry.indexOf('='));
+    if (secretNames.has(name) && !Object.hasOwn(doc.spec.run.env, name)) {
+      expect(doc.spec.authority.secretRefs).toContain(name);
+    }
+  }
+}
+
+/** The code of the BundleConfigError that `make` throws, or what it returns; any other error fails. */
+function refusalOf<T>(make: () => T): T | BundleConfigErrorCode {
+  try {
+    return make();
+  } catch (err) {
+    expect(err).toBeInstanceOf(BundleConfigError);
+    return (err as BundleConfigError).code;
+  }
+}
 
 /** The problems parseCellDocument reports, or undefined when it accepts the input. */
 function problemsOf(input: unknown): readonly DocumentProblem[] | undefined {
@@ -254,7 +430,9 @@ function problemsOf(input: unknown): readonly DocumentProblem[] | undefined {
 function expectLocated(problems: readonly DocumentProblem[]) {
   expect(problems.length).toBeGreaterThan(0);
   for (const p of problems) {
-    expect(p.path).toMatch(/^(\(root\)|apiVersion|kind|spec)/);
+    // The schema's problems start at a document field or (root); the bounds check (bounds.ts) also
+    // locates a forbidden key where it stands, under any top-level field.
+    expect(p.path).toMatch(/^(\(root\)|[A-Za-z_$])/);
     expect(p.message).not.toBe('');
     // zod's own wording ("Invalid input: ...") means a rule without a message of ours.
     expect(p.message).not.toMatch(/^(Invalid|Too (small|big))/);

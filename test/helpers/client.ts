@@ -1,5 +1,6 @@
 // A CellClient on the test run's dev server (or on a server of the test's own), and its closing.
 import { Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { inject } from 'vitest';
 import { CellClient } from '../../src/client/cell-client.ts';
 
@@ -8,12 +9,14 @@ export async function connectTestClient(opts: {
   /** Default: the test run's dev server (global-setup.ts). */
   address?: string;
   hostScheduleToStartSeconds?: number;
+  dataConverter?: DataConverter | undefined;
 }): Promise<CellClient> {
   const connection = await Connection.connect({ address: opts.address ?? inject('temporalAddress') });
   return new CellClient({
     connection,
     taskQueue: opts.taskQueue,
     hostScheduleToStartSeconds: opts.hostScheduleToStartSeconds,
+    dataConverter: opts.dataConverter,
   });
 }
 

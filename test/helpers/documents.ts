@@ -55,9 +55,15 @@ export function cellDocument(argv: readonly string[], opts: DocumentOptions = {}
   return parseCellDocument(rawDocument(argv, opts));
 }
 
-/** A shell loop that runs until it is stopped: on SIGTERM it exits `onTerm`, or carries on (`'ignore'`). */
+/** What loopScript prints once its trap is set. */
+export const TRAPPED = 'TRAPPED';
+
+/**
+ * A shell loop that runs until it is stopped: on SIGTERM it exits `onTerm`, or carries on
+ * (`'ignore'`). It prints TRAPPED once the trap is set (see startRunningCell's `output`).
+ */
 export function loopScript(onTerm: number | 'ignore'): string {
-  return `trap '${onTerm === 'ignore' ? '' : `exit ${onTerm}`}' TERM; while true; do sleep 0.1; done`;
+  return `trap '${onTerm === 'ignore' ? '' : `exit ${onTerm}`}' TERM; echo ${TRAPPED}; while true; do sleep 0.1; done`;
 }
 
 /**

@@ -1,5 +1,8 @@
 // Temporal test beds: a real host, a worker for it in this process (shared + host queue) and a client,
 // against the test run's dev server (global-setup.ts).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cellFile } from '../../src/host/cell-files.ts';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, IllegalStateError, NativeConnection, Runtime } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
@@ -40,19 +43,24 @@ export interface TestWorker {
   close(): Promise<void>;
 }
 
-/** A cell worker in this process, running against the test run's dev server for `host`. */
+/**
+ * A cell worker in this process for `host`, running against `address` (default: the test run's server,
+ * global-setup.ts; in the cluster tier, the cluster).
+ */
 export async function startTestWorker(
   host: CellHost,
-  opts: { taskQueue?: string; worker?: TestWorkerOptions } = {},
+  opts: { taskQueue?: string; address?: string; worker?: TestWorkerOptions } = {},
 ): Promise<TestWorker> {
   const taskQueue = opts.taskQueue ?? `test-${host.config.hostId}`;
-  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const connection = await NativeConnection.connect({ address: opts.address ?? inject('temporalAddress') });
   const worker = await createCellWorker({
     ...opts.worker,
     connection,
     taskQueue,
     host,
-    workflowBundle: await loadWorkflowBundle(),
+    workflowBundle: await loadWorkflowBundle({
+      failureConverterPath: opts.worker?.dataConverter?.failureConverterPath,
+    }),
   });
   const running = worker.run();
   const stop = async () => {
@@ -87,14 +95,21 @@ export interface TestBedOptions {
   hostScheduleToStartSeconds?: number;
   /** Join another bed's queue (e.g. a second worker for the same host id and state dir). */
   taskQueue?: string;
+  /** The Temporal frontend of the worker and the client (default: the test run's server). */
+  address?: string;
   worker?: TestWorkerOptions;
 }
 
-/** A host of its own, a worker for it in this process and a client, on the test run's dev server. */
+/** A host of its own, a worker for it in this process and a client, on the test run's server (or `address`). */
 export async function startTestBed(opts: TestBedOptions = {}): Promise<TemporalTestBed> {
   const host = await makeTestHost(opts.host);
   const { worker, taskQueue, running, stop, close } = await startTestWorker(host, opts);
-  const client = await connectTestClient({ taskQueue, hostScheduleToStartSeconds: opts.hostScheduleToStartSeconds });
+  const client = await connectTestClient({
+    taskQueue,
+    address: opts.address,
+    hostScheduleToStartSeconds: opts.hostScheduleToStartSeconds,
+    dataConverter: opts.worker?.dataConverter,
+  });
   return {
     host,
     worker,
@@ -203,12 +218,26 @@ export async function waitForContainer(
   );
 }
 
-/** Starts a cell and waits until its sandbox runs; returns the run and the sandbox's id. */
+/**
+ * Starts a cell and waits until its sandbox runs (and, with `output`, until its stdout shows that
+ * text, e.g. loopScript's TRAPPED: a signal sent before the shell set its trap is ignored, since
+ * the shell is the sandbox's first process); returns the run and the sandbox's id.
+ */
 export async function startRunningCell(
   bed: TemporalTestBed,
   document: unknown,
+  opts: { output?: string } = {},
 ): Promise<{ run: CellRun; sandboxId: string }> {
   const run = await bed.client.start(document);
   await waitForContainer(bed, run);
-  return { run, sandboxId: bed.host.sandboxIdFor(run.cellId, run.runId) };
+  const sandboxId = bed.host.sandboxIdFor(run.cellId, run.runId);
+  if (opts.output !== undefined) {
+    const stdout = join(bed.host.config.cellsDir, sandboxId, cellFile.stdout);
+    await until(
+      `the output of ${sandboxId} showing ${JSON.stringify(opts.output)}`,
+      () => readFile(stdout, 'utf8').catch(() => ''),
+      (text) => text.includes(opts.output!),
+    );
+  }
+  return { run, sandboxId };
 }

@@ -3,6 +3,7 @@ import { lstat, mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import type { ResolveRootfsOptions } from '../../src/rootfs/index.ts';
 import { sampleLayers } from './images.ts';
 
 export interface Workspace {
@@ -10,8 +11,11 @@ export interface Workspace {
   readonly dir: string;
   /** The image cache, `<dir>/cache` (made by whoever first writes to it). */
   readonly cache: string;
-  /** resolveRootfs's options: this cache, and `/` (or `defaultRootfs`) as the default rootfs. */
-  opts(defaultRootfs?: string): { defaultRootfs: string; imageCacheDir: string };
+  /**
+   * resolveRootfs's options: this cache, `/` (or `defaultRootfs`) as the default rootfs, and the
+   * workspace as the one folder that rootfs paths and images may come from.
+   */
+  opts(defaultRootfs?: string): ResolveRootfsOptions;
 }
 
 /** A temp folder of its own for each test of the file: made before the test, removed after it. */
@@ -35,7 +39,12 @@ export function useWorkspace(): Workspace {
     get cache() {
       return join(dir(), 'cache');
     },
-    opts: (defaultRootfs = '/') => ({ defaultRootfs, imageCacheDir: join(dir(), 'cache') }),
+    opts: (defaultRootfs = '/') => ({
+      defaultRootfs,
+      imageCacheDir: join(dir(), 'cache'),
+      allowedRootfs: [dir()],
+      allowedImages: [dir()],
+    }),
   };
 }
 

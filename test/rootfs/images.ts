@@ -52,7 +52,7 @@ export async function layerTar(entries: readonly LayerEntry[]): Promise<Buffer> 
 export const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 export const gzip = (data: Uint8Array) => gzipSync(data);
 
-async function writeBlob(dir: string, data: Uint8Array): Promise<{ digest: string; size: number }> {
+export async function writeBlob(dir: string, data: Uint8Array): Promise<{ digest: string; size: number }> {
   const hex = sha256(data);
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   await writeFile(join(dir, 'blobs', 'sha256', hex), data);
@@ -62,6 +62,8 @@ async function writeBlob(dir: string, data: Uint8Array): Promise<{ digest: strin
 export interface ImageSpec {
   /** Uncompressed layer tars, lowest first. */
   layers: readonly Buffer[];
+  /** Layers already gzip-compressed, written as they are (their diff_ids are not computed). */
+  gzippedLayers?: readonly Buffer[];
   gzipLayers?: boolean;
   os?: string;
   architecture?: string;
@@ -70,6 +72,9 @@ export interface ImageSpec {
 /** Writes config, layers and manifest blobs; returns the manifest descriptor. */
 export async function addImage(dir: string, spec: ImageSpec) {
   const layerDescriptors = [];
+  for (const gz of spec.gzippedLayers ?? []) {
+    layerDescriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...(await writeBlob(dir, gz)) });
+  }
   for (const tar of spec.layers) {
     const data = spec.gzipLayers === false ? tar : gzip(tar);
     const mediaType =
@@ -200,4 +205,38 @@ export async function sampleLayers(): Promise<Buffer[]> {
     { name: 'opaque/.wh..wh..opq', content: '' },
   ]);
   return [lower, upper];
+}
+
+/** A ustar header for one regular file of `size` bytes (tar-stream would want the body in memory). */
+export function fileHeader(name: string, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  const field = (value: string, offset: number, length: number) => h.write(value, offset, length, 'latin1');
+  const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, '0');
+  field(name, 0, 100);
+  field(octal(0o644, 8), 100, 8);
+  field(octal(0, 8), 108, 8);
+  field(octal(0, 8), 116, 8);
+  field(octal(size, 12), 124, 12);
+  field(octal(Math.floor(MTIME.getTime() / 1000), 12), 136, 12);
+  field('        ', 148, 8);
+  field('0', 156, 1);
+  field('ustar\u000000', 257, 8);
+  let sum = 0;
+  for (const b of h) sum += b;
+  field(`${octal(sum, 7)}\u0000 `, 148, 8);
+  return h;
+}
+
+/**
+ * A gzip layer of one file holding `bytes` zeros, small on disk: gzip members of 1 MiB of zeros
+ * (about 1 KiB each) concatenated, which gunzip reads as one stream. 2 GiB of zeros is about 2 MB.
+ */
+export function zeroBombLayer(bytes: number, name = 'zeros'): Buffer {
+  const MiB = 1024 * 1024;
+  if (bytes % MiB !== 0) throw new Error('zeroBombLayer: whole MiB only');
+  const mib = gzip(Buffer.alloc(MiB));
+  const parts = [gzip(fileHeader(name, bytes))];
+  for (let i = 0; i < bytes / MiB; i++) parts.push(mib);
+  parts.push(gzip(Buffer.alloc(1024)));
+  return Buffer.concat(parts);
 }

@@ -1,6 +1,6 @@
 // Hostile layers: every one is refused with a RootfsError, nothing is written outside the
 // rootfs, and nothing half-made stays in the cache.
-import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { resolveRootfs, RootfsError } from '../../src/rootfs/index.ts';
@@ -117,5 +117,84 @@ describe('a hostile layer', () => {
     expect((await lstat(join(path, 'keep'))).isFile()).toBe(true);
     expect(await readFile(join(path, 'keep'), 'utf8')).toBe('inside\n');
     expect(await readFile(join(outside, 'keep'), 'utf8')).toBe('host file\n');
+  });
+
+  it('stores a hardlink to a symlink as a link to the link, never to the host file it names', async () => {
+    const image = join(work.dir, 'image');
+    const tars = [
+      await layerTar([
+        { name: 'sym', type: 'symlink', linkname: join(outside, 'keep') },
+        { name: 'hard', type: 'link', linkname: 'sym' },
+      ]),
+    ];
+    await ociLayout(image, [{ layers: tars }]);
+    const { path } = await resolveRootfs({ image }, work.opts());
+    const hard = await lstat(join(path, 'hard'));
+    expect(hard.isSymbolicLink()).toBe(true);
+    expect(hard.ino).not.toBe((await stat(join(outside, 'keep'))).ino);
+    expect(await readlink(join(path, 'hard'))).toBe(join(outside, 'keep'));
+  });
+
+  it('removes only the link when a whiteout hides a symlink to a host folder', async () => {
+    const image = join(work.dir, 'image');
+    const tars = [
+      await layerTar([{ name: 'a', type: 'symlink', linkname: outside }]),
+      await layerTar([{ name: '.wh.a', content: '' }]),
+    ];
+    await ociLayout(image, [{ layers: tars }]);
+    const { path } = await resolveRootfs({ image }, work.opts());
+    expect(await exists(join(path, 'a'))).toBe(false);
+    expect(await readdir(outside)).toEqual(['keep']);
+  });
+
+  it('replaces a symlink to a host folder by a directory entry, and never chmods the host folder', async () => {
+    await chmod(outside, 0o750);
+    const image = join(work.dir, 'image');
+    const tars = [
+      await layerTar([{ name: 'a', type: 'symlink', linkname: outside }]),
+      await layerTar([{ name: 'a/', type: 'directory', mode: 0o777 }]),
+      // A later layer turns a directory (whose mode is set last) back into a symlink to the host.
+      await layerTar([
+        { name: 'b/', type: 'directory', mode: 0o777 },
+        { name: 'c/', type: 'directory', mode: 0o777 },
+      ]),
+      await layerTar([
+        { name: '.wh.b', content: '' },
+        { name: 'b', type: 'symlink', linkname: outside },
+        { name: 'c', type: 'symlink', linkname: outside },
+      ]),
+    ];
+    await ociLayout(image, [{ layers: tars }]);
+    const { path } = await resolveRootfs({ image }, work.opts());
+    expect((await lstat(join(path, 'a'))).isDirectory()).toBe(true);
+    expect((await lstat(join(path, 'b'))).isSymbolicLink()).toBe(true);
+    expect((await stat(outside)).mode & 0o777).toBe(0o750);
+  });
+
+  it('replaces a /tmp that is a symlink to / by a real directory', async () => {
+    const image = join(work.dir, 'image');
+    await ociLayout(image, [{ layers: [await layerTar([{ name: 'tmp', type: 'symlink', linkname: '/' }])] }]);
+    const { path } = await resolveRootfs({ image }, work.opts());
+    const tmp = await lstat(join(path, 'tmp'));
+    expect(tmp.isDirectory()).toBe(true);
+    expect(tmp.mode & 0o7777).toBe(0o1777);
+  });
+
+  it("refuses a name no filesystem takes as the image's fault, not a host failure to retry", async () => {
+    const err = await refuse([{ name: `${'n'.repeat(300)}/f`, content: 'x' }]);
+    expect(err).toMatchObject({ reason: 'UnsafePath', failureType: 'CellRejectedByHost' });
+    expect(err.message).toMatch(/\(name too long\)$/);
+    const deep = await refuse([{ name: Array(1600).fill('d').join('/'), content: 'x' }]);
+    expect(deep).toMatchObject({ reason: 'UnsafePath', failureType: 'CellRejectedByHost' });
+    const target = await refuse([{ name: 'l', type: 'symlink', linkname: 'x'.repeat(5000) }]);
+    expect(target.message).toMatch(/\(link target too long\)$/);
+  });
+
+  it('refuses a hardlink to a directory (link(2) would fail with EPERM, a host error) as the image fault it is', async () => {
+    const err = await refuse([
+      { name: 'd/', type: 'directory' },
+      { name: 'x', type: 'link', linkname: 'd' },
+    ]);
+    expect(err).toMatchObject({ reason: 'UnsafePath', failureType: 'CellRejectedByHost' });
   });
 });

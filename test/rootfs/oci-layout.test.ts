@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveRootfs, RootfsError } from '../../src/rootfs/index.ts';
 import { expectSampleRootfs, useSampleLayers, useWorkspace } from './helpers.ts';
-import { layerTar, ociLayout, tarDirectory } from './images.ts';
+import { gzip, layerTar, ociLayout, tarDirectory } from './images.ts';
 
 const work = useWorkspace();
 const layers = useSampleLayers();
@@ -32,10 +32,7 @@ describe('an OCI image layout', () => {
 
     const zipped = await resolveRootfs(
       { image: join(work.dir, 'image.tar.gz') },
-      {
-        defaultRootfs: '/',
-        imageCacheDir: join(work.dir, 'other-cache'),
-      },
+      { ...work.opts(), imageCacheDir: join(work.dir, 'other-cache') },
     );
     expect(zipped.digest).toBe(manifest!.digest);
     await expectSampleRootfs(zipped.path);
@@ -99,6 +96,17 @@ describe('an OCI image layout', () => {
     await expectCacheEmpty();
   });
 
+  it('refuses a layer blob replaced by another valid layer, checking the digest of the very bytes unpacked', async () => {
+    const image = join(work.dir, 'image');
+    const [manifest] = await ociLayout(image, [{ layers }]);
+    const blob = join(image, 'blobs/sha256', manifest!.layers[1]!.digest.slice('sha256:'.length));
+    await writeFile(blob, gzip(await layerTar([{ name: 'etc/motd', content: 'tampered\n' }])));
+    const err = await resolveRootfs({ image }, work.opts()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'RootfsError', reason: 'DigestMismatch' });
+    expect((err as RootfsError).message).toMatch(/digest mismatch for layer 2 \(sha256:/);
+    await expectCacheEmpty();
+  });
+
   it('refuses a manifest blob whose content does not match the digest in index.json', async () => {
     const image = join(work.dir, 'image');
     const [manifest] = await ociLayout(image, [{ layers }]);
@@ -122,7 +130,7 @@ describe('an OCI image layout', () => {
     expect(err).toBeInstanceOf(RootfsError);
     expect((err as RootfsError).reason).toBe('NotFound');
     expect((err as RootfsError).field).toBe('spec.run.rootfs.image');
-    expect((err as RootfsError).message).toBe(`spec.run.rootfs.image: ${image}: no such file or directory`);
+    expect((err as RootfsError).message).toBe(`spec.run.rootfs.image: ${image} does not exist`);
   });
 
   it('refuses a file that is not an image', async () => {

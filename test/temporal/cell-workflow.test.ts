@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { CellAlreadyRunningError, CellFailedError } from '../../src/client/cell-client.ts';
 import { CellDocumentError } from '../../src/document/errors.ts';
-import { deadlineDocument, loopScript, rawDocument, shDocument } from '../helpers/documents.ts';
-import { useTestBed, waitForStatus } from '../helpers/temporal.ts';
+import { deadlineDocument, loopScript, rawDocument, shDocument, TRAPPED } from '../helpers/documents.ts';
+import { startRunningCell, useTestBed, waitForStatus } from '../helpers/temporal.ts';
 
 const bed = useTestBed();
 
@@ -53,8 +53,7 @@ describe('cell workflow', () => {
   });
 
   it('kills a running cell on request with the reason', async () => {
-    const run = await bed.client.start(doc(loopScript(4)));
-    await waitForRunning(run.status);
+    const { run } = await startRunningCell(bed, doc(loopScript(4)), { output: TRAPPED });
     await run.kill('operator says stop');
     const r = await run.result();
     expect(r.outcome).toEqual({ kind: 'killed', reason: 'operator says stop', signal: 'SIGTERM' });

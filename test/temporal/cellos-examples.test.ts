@@ -7,7 +7,13 @@ import { fetchHistory, useTestBed } from '../helpers/temporal.ts';
 
 const SECRET = 's3cret';
 
-const bed = useTestBed({ host: { secrets: { DB_PASSWORD: SECRET } } });
+// The operator grants DB_PASSWORD (and API_TOKEN, which it has no value for) to the demo cells only.
+const bed = useTestBed({
+  host: {
+    secrets: { DB_PASSWORD: SECRET },
+    secretGrants: { DB_PASSWORD: ['demo-cell-*'], API_TOKEN: ['demo-cell-*'] },
+  },
+});
 
 /**
  * Every string in a history, with each payload's bytes decoded as UTF-8 (historyToJSON would show them
@@ -81,6 +87,35 @@ describe('CellOS example documents through Temporal', () => {
     expect(r.stderr.tail).toMatch(/can't create \/out\/report\.json: (Permission denied|Read-only file system)/);
     expect(r.cleanupError).toBeUndefined();
     expect(await historyText(run.workflowId, run.runId)).not.toContain(SECRET);
+  });
+
+  it('redacts a secret the cell prints, plainly or in base64, from its result and from the whole history', async () => {
+    const doc = documentJson(FULL_DOCUMENT);
+    doc.spec.id = 'demo-cell-001-echo';
+    doc.spec.run.argv = [
+      '/bin/sh',
+      '-c',
+      'echo "$DB_PASSWORD"; printf %s "$DB_PASSWORD" | base64; echo "$DB_PASSWORD" >&2',
+    ];
+    const run = await bed.client.start(doc);
+    const r = await run.result();
+    expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+    expect(r.stdout.tail).toBe('[redacted:DB_PASSWORD]\n[redacted:DB_PASSWORD]\n');
+    expect(r.stderr.tail).toBe('[redacted:DB_PASSWORD]\n');
+    const text = await historyText(run.workflowId, run.runId);
+    expect(text).toContain('[redacted:DB_PASSWORD]');
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(Buffer.from(SECRET).toString('base64').replace(/=+$/, ''));
+  });
+
+  it('refuses a cell the secret is not granted to, naming the secret and never its value', async () => {
+    const doc = documentJson(FULL_DOCUMENT);
+    doc.spec.id = 'tenant-b-steals';
+    const err = await bed.client.run(doc).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CellFailedError);
+    expect((err as CellFailedError).type).toBe('CellRejectedByHost');
+    expect((err as Error).message).toMatch(/secret DB_PASSWORD .*is not granted to this cell/);
+    expect((err as Error).message).not.toContain(SECRET);
   });
 
   it('fails demo-cell-001 with CellRejectedByHost when the host has no value for a secret it refers to', async () => {

@@ -22,7 +22,7 @@ import {
   type CellWorkflowInput,
 } from '../../src/contract/index.ts';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
-import { deadlineDocument, loopScript, shDocument } from '../helpers/documents.ts';
+import { deadlineDocument, loopScript, shDocument, TRAPPED } from '../helpers/documents.ts';
 import { repoRoot } from '../helpers/host.ts';
 import { fetchHistory, startRunningCell, useTestBed } from '../helpers/temporal.ts';
 
@@ -95,7 +95,7 @@ function recordHistories(): void {
       await save('deadline-sigkill', run.workflowId, run.runId);
     },
     async 'kill-signal'() {
-      const { run } = await startRunningCell(bed, doc(loopScript(4)));
+      const { run } = await startRunningCell(bed, doc(loopScript(4)), { output: TRAPPED });
       await run.kill('operator says stop');
       expect((await run.result()).outcome).toEqual({
         kind: 'killed',

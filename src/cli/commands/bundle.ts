@@ -42,8 +42,11 @@ export async function bundle(opts: BundleOptions, io: CliIo): Promise<BundleOutp
       rootfsPath: rootfs?.path ?? host.defaultRootfs,
       cgroupsPath: cellCgroupPath(host.cgroupParent, sandboxId),
       secretEnv: host.secrets,
+      secretGrants: host.secretGrants,
       allowedMounts: host.allowedMounts,
       allowSandboxNetwork: host.allowSandboxNetwork,
+      allowRootUser: host.allowRootUser,
+      memory: host.memory,
     }),
   );
   const dir = resolve(opts.outDir);

@@ -1,4 +1,5 @@
-// Running cells through Temporal: `cellos run`, and the workers that run them (`worker`, `dev`).
+// Running cells through Temporal: `cellos run`, the workers that run them (`worker`, `dev`), and the
+// codec endpoint that lets the UI read encrypted payloads (`codec-server`).
 import { command, type CommandEntry } from '../command.ts';
 import { usageError } from '../exit.ts';
 import { intFlag } from '../flags.ts';
@@ -62,5 +63,31 @@ export const runCommands: Record<string, CommandEntry> = {
       uiPort: intFlag('--ui-port', v['ui-port'], 1, 65535),
     }),
     load: async () => (await import('../commands/dev.ts')).dev,
+  }),
+  'codec-server': command({
+    summary: 'decrypt payloads for the Temporal UI and CLI (CELLOS_PAYLOAD_KEYS)',
+    usage: 'cellos codec-server [--listen HOST:PORT] [--ui-origin URL]...',
+    details: [
+      '--listen A      address to serve on (default 127.0.0.1:8081); a loopback address keeps the keys local',
+      '--ui-origin U   origin of a UI that may call it (default http://localhost:8233 and http://127.0.0.1:8233)',
+      '',
+      "Serves POST /encode and /decode (Temporal's remote codec) with the keys in CELLOS_PAYLOAD_KEYS. Point the",
+      'UI at it (dev server: --ui-codec-endpoint http://127.0.0.1:8081; UI server: TEMPORAL_CODEC_ENDPOINT) or the',
+      'CLI (temporal workflow show --codec-endpoint http://127.0.0.1:8081). Ctrl-C stops it.',
+    ],
+    options: { listen: { type: 'string' }, 'ui-origin': { type: 'string', multiple: true } },
+    positionals: [],
+    normalize: (v) => {
+      const listen = (v.listen as string | undefined) ?? '127.0.0.1:8081';
+      const m = /^(.+):(\d+)$/.exec(listen);
+      const port = m ? Number(m[2]) : NaN;
+      if (!m || !(port >= 0 && port <= 65535)) throw usageError(`--listen ${listen} must be HOST:PORT`);
+      const origins = (v['ui-origin'] as string[] | undefined) ?? ['http://localhost:8233', 'http://127.0.0.1:8233'];
+      for (const o of origins) {
+        if (!/^https?:\/\/[^/]+$/.test(o)) throw usageError(`--ui-origin ${o} must be an origin like http://host:8233`);
+      }
+      return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port, origins };
+    },
+    load: async () => (await import('../commands/codec-server.ts')).codecServer,
   }),
 };
