@@ -7,8 +7,6 @@ const globalSetup = 'test/helpers/global-setup.ts';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: [...configDefaults.exclude, 'test/deno/**'],
     // Temporal's native bridge crashes in worker threads (sdk-typescript #876): keep every file in a forked
     // process.
     pool: 'forks',
@@ -21,6 +19,28 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 60_000,
-    globalSetup: existsSync(globalSetup) ? [globalSetup] : [],
+    // Two tiers, one run: `dev` on the single-process dev server (SQLite), and `cluster` (test/cluster/)
+    // on a production-shaped cluster, PostgreSQL and the real server, that its own global set-up starts
+    // with scripts/cluster.sh (built by scripts/setup.sh). A project's global set-up runs only when
+    // the run has files of it: `npx vitest run test/cluster` starts no dev server.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'dev',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/deno/**', 'test/cluster/**'],
+          globalSetup: existsSync(globalSetup) ? [globalSetup] : [],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/helpers/cluster-global-setup.ts'],
+        },
+      },
+    ],
   },
 });

