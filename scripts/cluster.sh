@@ -306,8 +306,12 @@ start_server() {
   DYNAMIC_CONFIG=$TEMPLATES/dynamic-config.yaml
   render "$TEMPLATES/temporal.yaml" "$DIR/temporal.yaml"
   mapfile -t names < <(server_names)
-  for name in "${names[@]}"; do start_server_process "$name"; done
-  for name in "${names[@]}"; do wait_server_process "$name"; done
+  # On a new database each service process writes the cluster metadata as it starts: started all at
+  # once, two of them race on that row ("duplicate key") and one exits. The first one goes alone.
+  start_server_process "${names[0]}"
+  wait_server_process "${names[0]}"
+  for name in "${names[@]:1}"; do start_server_process "$name"; done
+  for name in "${names[@]:1}"; do wait_server_process "$name"; done
   if ((SPLIT)); then
     step server "${names[*]} serving (one process each), frontend on $(address)"
   else
