@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { thrownBy } from '../helpers/errors.ts';
 import {
   BundleConfigError,
   DEFAULT_MEMORY_POLICY,
@@ -47,16 +48,7 @@ function configOf(doc: CellDocument, host: Partial<BundleHostOptions> = {}) {
   return generateBundleConfig(doc, { ...HOST, ...host });
 }
 
-function bundleErrorOf(run: () => unknown): BundleConfigError {
-  let thrown: unknown;
-  try {
-    run();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(BundleConfigError);
-  return thrown as BundleConfigError;
-}
+const bundleErrorOf = (run: () => unknown): BundleConfigError => thrownBy(run, BundleConfigError);
 
 function expectBundleError(run: () => unknown, code: BundleConfigErrorCode, message?: RegExp) {
   const err = bundleErrorOf(run);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 import type { CellDocument } from '../../src/document/schema.ts';
-import { createCellHost, type CellHost } from '../../src/host/cell-host.ts';
+import { createCellHost, type CellHandle, type CellHost } from '../../src/host/cell-host.ts';
 import type { HostConfigInput } from '../../src/host/config.ts';
 import { cellDocument } from './documents.ts';
 
@@ -70,4 +70,11 @@ export async function leftovers(host: CellHost): Promise<string[]> {
 
 export async function expectNoLeftovers(host: CellHost): Promise<void> {
   expect(await leftovers(host)).toEqual([]);
+}
+
+/** Ends a cell a test left running (kill, wait for its record) and removes everything of it. */
+export async function discardCell(host: CellHost, handle: CellHandle): Promise<void> {
+  await host.kill(handle, { reason: 'request', message: 'test over' });
+  await host.wait(handle);
+  await host.remove(handle);
 }

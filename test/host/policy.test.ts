@@ -14,7 +14,7 @@ import type { CellHost } from '../../src/host/cell-host.ts';
 import type { HostConfigInput } from '../../src/host/config.ts';
 import { runCell } from '../../src/host/run-cell.ts';
 import { rawDocument } from '../helpers/documents.ts';
-import { cellDoc, expectNoLeftovers, leftovers, makeTestHost, repoRoot } from '../helpers/host.ts';
+import { cellDoc, discardCell, expectNoLeftovers, leftovers, makeTestHost, repoRoot } from '../helpers/host.ts';
 import { until } from '../helpers/wait.ts';
 
 const MiB = 1024 * 1024;
@@ -87,9 +87,7 @@ describe('memory: every cell has a limit (issue 9, item 5)', () => {
       expect(Number(await readFile(join(dir, file), 'utf8'))).toBe(64 * MiB);
       expect(handle.memoryMaxBytes).toBe(64 * MiB);
     } finally {
-      await h.kill(handle, { reason: 'request', message: 'test over' });
-      await h.wait(handle);
-      await h.remove(handle);
+      await discardCell(h, handle);
     }
     await expectNoLeftovers(h);
   }, 30_000);
@@ -247,9 +245,7 @@ describe('secrets: granted per cell, redacted from what the host reports (issue 
       const short = await h.readOutput(handle, 8 + '\ndone\n'.length);
       expect(short.stdout.tail).toBe('[redacted:TOKEN]\ndone\n');
     } finally {
-      await h.kill(handle, { reason: 'request', message: 'test over' });
-      await h.wait(handle);
-      await h.remove(handle);
+      await discardCell(h, handle);
     }
     await expectNoLeftovers(h);
   }, 30_000);
@@ -307,9 +303,7 @@ describe('secrets: granted per cell, redacted from what the host reports (issue 
       // The supervisor does get the rest of the worker's environment: the check reads the right thing.
       expect(await readFile(`/proc/${supervisor}/environ`, 'utf8')).toContain('CELLOS_ENV_CHECK_MARKER=present');
     } finally {
-      await envHost.kill(handle, { reason: 'request', message: 'test over' });
-      await envHost.wait(handle);
-      await envHost.remove(handle);
+      await discardCell(envHost, handle);
     }
     await expectNoLeftovers(envHost);
   }, 30_000);
@@ -566,9 +560,7 @@ describe("the host's state is out of every cell's reach (issue 9, items 1 and 5)
       expect(await h.state(victim)).toBe('running');
       await expectInnocentRuns(h);
     } finally {
-      await h.kill(victim, { reason: 'request', message: 'test over' });
-      await h.wait(victim);
-      await h.remove(victim);
+      await discardCell(h, victim);
     }
     await expectNoLeftovers(h);
   }, 120_000);

@@ -3,6 +3,7 @@
 // plain invalid documents (a leading dash, `..` in a working directory, a decoded 6,000-deep object,
 // 10 MB of text in one string, `__proto__` in spec.run); these are the hostile variants they do not
 // cover, and the path attacks that only a host with real symlinks can answer.
+import { thrownBy } from '../helpers/errors.ts';
 import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,16 +64,7 @@ function problemsOf(run: () => unknown): DocumentProblem[] {
   return [...(thrown as CellDocumentError).problems];
 }
 
-function bundleErrorOf(run: () => unknown): BundleConfigError {
-  let thrown: unknown;
-  try {
-    run();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown, 'expected a BundleConfigError').toBeInstanceOf(BundleConfigError);
-  return thrown as BundleConfigError;
-}
+const bundleErrorOf = (run: () => unknown): BundleConfigError => thrownBy(run, BundleConfigError);
 
 /** Expects exactly one problem, at `path`, whose message matches `rule`. */
 function expectRefused(run: () => unknown, path: string, rule: RegExp): DocumentProblem {
