@@ -159,6 +159,7 @@ export default defineConfig(
       'src/document/**/*.ts',
       'src/bundle/**/*.ts',
       'src/cell/**/*.ts',
+      'src/placement/**/*.ts',
     ],
     rules: restrict(layering.core),
   },

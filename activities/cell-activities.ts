@@ -13,6 +13,7 @@ import { parseCellDocument } from '../src/document/parse.ts';
 import { failpoint } from '../src/failpoints.ts';
 import type { CellHandle, CellHost } from '../src/host/cell-host.ts';
 import { asActivityFailure, asActivityFailureAsync } from './failures.ts';
+import type { HostRoom } from '../src/host/room.ts';
 import { createLaunchGate } from './launch-gate.ts';
 import { noopCellMetrics, type CellMetrics } from './metrics.ts';
 
@@ -22,10 +23,10 @@ export interface CellActivityDeps {
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
   readonly metrics?: CellMetrics | undefined;
   /**
-   * The most sandboxes this host runs at once (CELLOS_MAX_CELLS): a launch waits while this many
-   * run, counted from the host's cell records. Unlimited when undefined.
+   * The host's room (CELLOS_MAX_CELLS, CELLOS_MEMORY_BUDGET_BYTES): a sandbox starts only once it
+   * holds room there (claimed, or waited for). Unlimited when undefined.
    */
-  readonly maxConcurrentCells?: number | undefined;
+  readonly room?: HostRoom | undefined;
 }
 
 /** Attempts at launching a sandbox whose runsc fails before the workload starts. */
@@ -38,10 +39,10 @@ export function createCellActivities({
   host,
   log = () => undefined,
   metrics = noopCellMetrics,
-  maxConcurrentCells,
-}: CellActivityDeps): Omit<CellActivities, 'admitCell'> {
+  room,
+}: CellActivityDeps): Omit<CellActivities, 'admitCell' | 'claimCell'> {
   const hostId = host.config.hostId;
-  const gate = createLaunchGate(host, maxConcurrentCells);
+  const gate = createLaunchGate(host, room);
   return {
     /**
      * The sandbox's whole run in one activity (one round trip, not three): write the bundle,
@@ -69,8 +70,15 @@ export function createCellActivities({
         let full = false;
         await gate.launch(handle, {
           signal: ctx.cancellationSignal,
-          onWait: (running) => {
-            if (!full) log('host full: the sandbox waits for one to end', { ...cell, phase: 'prepare', running });
+          onWait: (use) => {
+            if (!full) {
+              log('host full: the sandbox waits for one to end', {
+                ...cell,
+                phase: 'prepare',
+                running: use.cells,
+                memoryBytes: use.memoryBytes,
+              });
+            }
             full = true;
             ctx.heartbeat();
           },
@@ -83,6 +91,8 @@ export function createCellActivities({
         if (handle && ctx.cancellationDetails?.cancelRequested && (await host.state(handle)) === 'prepared') {
           await host.remove(handle).catch(() => undefined);
         }
+        // Its room (a claim, or taken at the gate) is free again unless its sandbox runs.
+        if (!handle || (await host.state(handle)) === 'prepared') room?.release(cell.sandboxId);
         throw err;
       }
       // The record is written by the attempt that prepares the sandbox: an older one means a re-attach.
@@ -124,6 +134,7 @@ export function createCellActivities({
               }),
             );
             metrics.cellFinished('cancelled');
+            room?.release(handle.sandboxId);
           }
           throw ctx.cancellationSignal.reason ?? err;
         }
@@ -131,6 +142,8 @@ export function createCellActivities({
       } finally {
         stopTracking();
       }
+      // The sandbox has ended: its room is free, whether or not the removal below succeeds.
+      room?.release(handle.sandboxId);
       // runsc failed before the workload started (a transient launch failure): remove what it left
       // and let the activity's retry policy launch again, a few times at most. A workload that
       // could not be loaded (its program is missing) is the cell's own outcome, not retried.
@@ -184,13 +197,13 @@ export function createCellActivities({
         phase: 'kill',
         reason: input.reason,
       });
-      await host.kill(handle, { reason: input.reason, message: input.message });
+      await heartbeating(() => host.kill(handle, { reason: input.reason, message: input.message }));
     },
 
     /** Deletes the sandbox and removes its bundle, cgroups and record. Idempotent. */
     async removeSandbox(input) {
       const sandboxId = host.sandboxIdFor(input.cellId, input.runKey);
-      await host.removeById(sandboxId);
+      await heartbeating(() => host.removeById(sandboxId));
       log('sandbox removed', { cellId: input.cellId, hostId, sandboxId, phase: 'remove' });
     },
   };
@@ -239,6 +252,20 @@ async function prepareWithin(host: CellHost, doc: CellDocument, runKey: string, 
     clearTimeout(timer);
     clearInterval(beats);
     if (onAbort) ctx.cancellationSignal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Runs `fn` heartbeating every second: a kill or removal taken by a worker that died is retried
+ * within the heartbeat timeout, not after its whole start-to-close time.
+ */
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beats = setInterval(() => ctx.heartbeat(), 1000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(beats);
   }
 }
 

@@ -10,6 +10,7 @@ import { searchAttributeUpdates } from '../src/contract/search-attributes.ts';
 /** The key under which the time spent in a phase is reported. */
 const DURATION_KEY: Readonly<Partial<Record<CellPhase, keyof PhaseDurations>>> = {
   placing: 'placing',
+  queued: 'queued',
   running: 'running',
   killing: 'killing',
   'cleaning-up': 'cleanup',
@@ -87,9 +88,10 @@ export class CellState {
     const outcome = this.outcome ?? { kind: 'failed', error: 'no outcome recorded' };
     const exit = this.exit;
     const phases = { ...this.phases };
-    // Starting: from the end of placing to the sandbox's own start (host clock), inside `running`.
+    // Starting: from the end of placing and queueing to the sandbox's own start (host clock), inside `running`.
     if (exit && phases.placing !== undefined) {
-      phases.starting = Math.max(0, exit.startedAtMs - (this.startedAtMs + phases.placing));
+      const placed = this.startedAtMs + phases.placing + (phases.queued ?? 0);
+      phases.starting = Math.max(0, exit.startedAtMs - placed);
     }
     return {
       cellId: this.cellId,

@@ -26,6 +26,7 @@ import {
   hostControlTaskQueue,
   hostTaskQueue,
   isCellFailureType,
+  launchTaskQueue,
   queries,
   signals,
   type Admission,
@@ -45,8 +46,8 @@ export const statusQuery = defineQuery<CellStatus>(queries.status);
 
 const admission = proxyLocalActivities<Pick<CellActivities, 'admitCell'>>({
   startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [failureTypes.invalidDocument] },
-  summary: 'validate the cell document and choose a host',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [failureTypes.invalidDocument, failureTypes.unplaceable] },
+  summary: 'validate the cell document and check that a host can run it',
 });
 
 const DEFAULT_HOST_SCHEDULE_TO_START_S = 120;
@@ -75,32 +76,38 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
   }
   const ref: SandboxRef = { cellId: admitted.cellId, runKey: workflowInfo().runId };
   cell.cellId = admitted.cellId;
-  cell.hostId = admitted.hostId;
   cell.sandboxId = sandboxIdFor(ref.cellId, ref.runKey);
-  const host = hostActivities(input, admitted, cell.sandboxId);
-  cell.enter('running');
 
+  let host: HostActivities | undefined;
   try {
-    if (cell.killRequest !== undefined) {
-      cell.end({ kind: 'cancelled', reason: `killed before start: ${cell.killRequest}` });
+    const hostId = await placeCell(input, admitted, ref, cell);
+    if (hostId === undefined) {
+      cell.end({ kind: 'cancelled', reason: `killed while queued: ${cell.killRequest ?? 'kill requested'}` });
     } else {
-      cell.exit = await runUntilExit(host, input.document, ref, admitted, cell);
-      cell.end(cell.exit.outcome);
+      cell.hostId = hostId;
+      host = hostActivities(input, { ...admitted, hostId }, cell.sandboxId);
+      cell.enter('running');
+      if (cell.killRequest !== undefined) {
+        cell.end({ kind: 'cancelled', reason: `killed before start: ${cell.killRequest}` });
+      } else {
+        cell.exit = await runUntilExit(host, input.document, ref, admitted, cell);
+        cell.end(cell.exit.outcome);
+      }
     }
   } catch (err) {
     if (isCancellation(err)) {
       cell.end({ kind: 'cancelled', reason: 'the workflow was cancelled' });
     } else if (isHostLost(err)) {
-      cell.end({ kind: 'host-lost', reason: `host ${admitted.hostId} did not pick up the cell's work in time` });
+      cell.end({ kind: 'host-lost', reason: `host ${cell.hostId} did not pick up the cell's work in time` });
     } else {
       cell.end({ kind: 'failed', error: messageOf(err) });
       throw toWorkflowFailure(err);
     }
   } finally {
     // Runs on success, failure, deadline and cancellation alike (not on terminate: the reconciler
-    // on the host covers that).
+    // on the host covers that). A cell that never left the queue has nothing on a host.
     await CancellationScope.nonCancellable(async () => {
-      if (cell.exit?.removed) return;
+      if (!host || cell.exit?.removed) return;
       cell.enter('cleaning-up');
       if (cell.exit === undefined && cell.outcome?.kind === 'cancelled') {
         await host.killSandbox({ ...ref, reason: 'request', message: cell.outcome.reason }).catch(() => undefined);
@@ -120,6 +127,54 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     }
   }
   return cell.toResult();
+}
+
+/**
+ * Cells started before pull placement run where they were admitted. The others wait in the launch
+ * queue of their labels until a host with room claims them.
+ */
+const PULL_PLACEMENT_PATCH = 'pull-placement';
+
+/** The host that took the cell, or undefined if a kill came first. */
+async function placeCell(
+  input: CellWorkflowInput,
+  admitted: Admission,
+  ref: SandboxRef,
+  cell: CellState,
+): Promise<string | undefined> {
+  if (!patched(PULL_PLACEMENT_PATCH)) return admitted.hostId;
+  cell.enter('queued');
+  const labels = admitted.labels ?? '';
+  const { claimCell } = proxyActivities<Pick<CellActivities, 'claimCell'>>({
+    taskQueue: launchTaskQueue(sharedQueueOf(input), labels),
+    summary: `wait for a host with room${labels ? ` and labels ${labels}` : ''}`,
+    startToCloseTimeout: '30s',
+    // A host that finds itself full after all gives the cell back at once, for any host to take.
+    retry: {
+      initialInterval: '200ms',
+      backoffCoefficient: 1.5,
+      maximumInterval: '2s',
+      nonRetryableErrorTypes: [failureTypes.invalidDocument, failureTypes.rejected],
+    },
+  });
+  let hostId: string | undefined;
+  let failure: unknown;
+  const queued = new CancellationScope();
+  void queued
+    .run(() => claimCell({ ...ref, document: input.document }))
+    .then(
+      (c) => void (hostId = c.hostId),
+      (err: unknown) => void (failure = err ?? new Error('claimCell failed')),
+    );
+  await condition(() => hostId !== undefined || failure !== undefined || cell.killRequest !== undefined);
+  if (hostId === undefined && failure === undefined) queued.cancel();
+  if (failure !== undefined && hostId === undefined && cell.killRequest === undefined) throw failure;
+  return hostId;
+}
+
+/** The shared queue: the caller's, or else the one this workflow runs on. */
+function sharedQueueOf(input: CellWorkflowInput): string {
+  return input.taskQueue || workflowInfo().taskQueue;
 }
 
 /** Runs the sandbox; at the deadline or on a kill request, kills it and waits for its record. */
@@ -168,7 +223,7 @@ async function runUntilExit(
   return exit!;
 }
 
-type HostActivities = Omit<CellActivities, 'admitCell'>;
+type HostActivities = Omit<CellActivities, 'admitCell' | 'claimCell'>;
 
 /**
  * Kill and remove go to the host's control queue, whose slots running cells never hold. Cells
@@ -179,11 +234,11 @@ const CONTROL_QUEUE_PATCH = 'host-control-queue';
 
 function hostActivities(input: CellWorkflowInput, admitted: Admission, sandboxId: string): HostActivities {
   const { cellId, hostId, gracefulShutdownSeconds: grace } = admitted;
-  const hostQueue = hostTaskQueue(input.taskQueue, hostId);
+  const hostQueue = hostTaskQueue(sharedQueueOf(input), hostId);
   // A host that does not pick up its work in this time is lost: the cell ends as host-lost.
   const scheduleToStartTimeout = `${input.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`;
   const base = { taskQueue: hostQueue, scheduleToStartTimeout } as const;
-  const controlQueue = patched(CONTROL_QUEUE_PATCH) ? hostControlTaskQueue(input.taskQueue, hostId) : hostQueue;
+  const controlQueue = patched(CONTROL_QUEUE_PATCH) ? hostControlTaskQueue(sharedQueueOf(input), hostId) : hostQueue;
   const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' } as const;
   const argv = admitted.argv.join(' ');
   const run = proxyActivities<HostActivities>({
@@ -201,6 +256,8 @@ function hostActivities(input: CellWorkflowInput, admitted: Admission, sandboxId
       scheduleToStartTimeout,
       summary,
       startToCloseTimeout: `${grace + 60}s`,
+      // A worker that dies holding the task (its poll was answered as it died) is noticed within this.
+      heartbeatTimeout: '10s',
       retry: { ...retry, maximumAttempts: 10 },
     });
   return {

@@ -1,1 +1,2 @@
 export { cellWorkflow, killSignal, statusQuery } from './cell.ts';
+export { hostsWorkflow } from './hosts.ts';

@@ -3,6 +3,7 @@
 import { isGroup, type CommandEntry } from './command.ts';
 import { usageError } from './exit.ts';
 import { cellCommands } from './table/cells.ts';
+import { hostCommands } from './table/hosts.ts';
 import { localCommands } from './table/local.ts';
 import { runCommands } from './table/run.ts';
 import { schedule } from './table/schedule.ts';
@@ -11,6 +12,7 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
   ...localCommands,
   ...runCommands,
   ...cellCommands,
+  ...hostCommands,
   schedule,
 };
 

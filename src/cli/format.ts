@@ -17,7 +17,9 @@ export function describeStatus(status: CellStatus): string {
   const host = status.hostId ?? '?';
   switch (phase) {
     case 'placing':
-      return 'validating and placing on a host';
+      return 'validating';
+    case 'queued':
+      return 'queued: waiting for a host with room';
     case 'running':
       return status.sandboxStartedAt === undefined
         ? `starting on host ${host}`
@@ -61,9 +63,9 @@ export function formatTime(time: Date | string | undefined): string {
   return Number.isNaN(+d) ? '-' : `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
 
-/** Phases in the order a cell goes through them: `placing 12ms, starting 210ms, running 1.02s, cleanup 40ms`. */
+/** Phases in the order a cell goes through them: `placing 12ms, queued 3ms, starting 210ms, running 1.02s, cleanup 40ms`. */
 export function formatPhases(phases: PhaseDurations): string {
-  const order: (keyof PhaseDurations)[] = ['placing', 'starting', 'running', 'killing', 'cleanup'];
+  const order: (keyof PhaseDurations)[] = ['placing', 'queued', 'starting', 'running', 'killing', 'cleanup'];
   const parts = order.flatMap((p) => (phases[p] === undefined ? [] : [`${p} ${formatMs(phases[p])}`]));
   return parts.length > 0 ? parts.join(', ') : '-';
 }

@@ -21,6 +21,11 @@ export interface RunningWorker {
   readonly running: Promise<void>;
   /** Graceful: in-flight activities get the worker's grace, then the connection closes. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Takes no new cells and waits up to `timeoutMs` for the running ones to finish, then stop().
+   * Resolves with the cells left running (they are re-attached when the host returns).
+   */
+  drainAndStop(timeoutMs: number): Promise<number>;
 }
 
 export interface StartWorkerOptions {
@@ -55,6 +60,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       taskQueue: opts.cfg.taskQueue,
       host,
       maxConcurrentCells: opts.cfg.maxConcurrentCells,
+      ...(opts.cfg.memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: opts.cfg.memoryBudgetBytes }),
+      labels: opts.cfg.hostLabels,
       workflowBundle,
       log,
       reconcileIntervalMs: opts.cfg.reconcileIntervalSeconds * 1000,
@@ -68,19 +75,25 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   // Observed here so that a failure before anyone awaits it is not an unhandled rejection.
   running.catch(() => undefined);
   let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      worker.shutdown();
+      try {
+        await running;
+      } finally {
+        await connection.close();
+      }
+    })();
+    return stopping;
+  };
   return {
     worker,
     running,
-    stop() {
-      stopping ??= (async () => {
-        worker.shutdown();
-        try {
-          await running;
-        } finally {
-          await connection.close();
-        }
-      })();
-      return stopping;
+    stop,
+    async drainAndStop(timeoutMs) {
+      const left = await worker.drainAndShutdown(timeoutMs);
+      await stop();
+      return left;
     },
   };
 }

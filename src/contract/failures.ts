@@ -7,6 +7,8 @@ export const failureTypes = {
   invalidDocument: 'InvalidCellDocument',
   /** The host refused the document (mount not allowed, missing secret, bad rootfs): nothing left behind. */
   rejected: 'CellRejectedByHost',
+  /** No host of the cluster can ever run it (labels, memory): it would wait forever. */
+  unplaceable: 'CellUnplaceable',
   /** runsc or the host failed past every retry. */
   infrastructure: 'CellInfrastructureFailure',
 } as const;
@@ -17,6 +19,7 @@ export type CellFailureType = (typeof failureTypes)[keyof typeof failureTypes];
 export const FAILURE_KIND: Readonly<Record<CellFailureType, 'refused' | 'failed'>> = {
   InvalidCellDocument: 'refused',
   CellRejectedByHost: 'refused',
+  CellUnplaceable: 'refused',
   CellInfrastructureFailure: 'failed',
 };
 

@@ -4,6 +4,8 @@
 
 export const DEFAULT_TASK_QUEUE = 'cellos';
 export const CELL_WORKFLOW_TYPE = 'cellWorkflow';
+/** Asks hosts to describe themselves (and drain or undrain), on their control queues. */
+export const HOSTS_WORKFLOW_TYPE = 'hostsWorkflow';
 
 /** Workflow id of a cell: one running cell per id. */
 export function cellWorkflowId(cellId: string): string {
@@ -30,11 +32,21 @@ export function hostControlTaskQueue(taskQueue: string, hostId: string): string 
 }
 
 /**
+ * Where cells wait for a host with room: hosts poll it only while they have room, so Temporal's
+ * matching does the placement. One queue per set of labels a cell asks for (formatLabels), and
+ * every host polls the queue of each subset of its own labels.
+ */
+export function launchTaskQueue(taskQueue: string, labels: string): string {
+  return labels === '' ? `${taskQueue}/launch` : `${taskQueue}/launch/${labels}`;
+}
+
+/**
  * Activity types. `admitCell` runs as a local activity; `runSandbox` on the host's own queue, kill and
  * remove on its control queue (and on the host's queue for cells started before it existed).
  */
 export const activityNames = {
   admitCell: 'admitCell',
+  claimCell: 'claimCell',
   runSandbox: 'runSandbox',
   killSandbox: 'killSandbox',
   removeSandbox: 'removeSandbox',
@@ -42,8 +54,11 @@ export const activityNames = {
 
 export type HostActivityName = Exclude<keyof typeof activityNames, 'admitCell'>;
 
+export const hostControlActivityNames = { describeHost: 'describeHost', setHostDraining: 'setHostDraining' } as const;
+
 /** The phase each host activity works in, as log lines and metrics name it. */
-export const PHASE_OF_HOST_ACTIVITY: Readonly<Record<HostActivityName, 'run' | 'kill' | 'remove'>> = {
+export const PHASE_OF_HOST_ACTIVITY: Readonly<Record<HostActivityName, 'claim' | 'run' | 'kill' | 'remove'>> = {
+  claimCell: 'claim',
   runSandbox: 'run',
   killSandbox: 'kill',
   removeSandbox: 'remove',

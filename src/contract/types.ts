@@ -5,12 +5,17 @@ import type { OutputTail } from '../cell/output.ts';
 
 export type { CellResultOutcome };
 
-/** Where a cell is: admitted and placed, running on its host, being killed, cleaned up, done. */
-export type CellPhase = 'placing' | 'running' | 'killing' | 'cleaning-up' | 'done';
+/**
+ * Where a cell is: being admitted, waiting for a host with room, running on its host, being killed,
+ * cleaned up, done.
+ */
+export type CellPhase = 'placing' | 'queued' | 'running' | 'killing' | 'cleaning-up' | 'done';
 
 /** Milliseconds spent in each phase. */
 export interface PhaseDurations {
   placing?: number;
+  /** Waiting for a host with room (and the labels the cell asks for). */
+  queued?: number;
   starting?: number;
   running?: number;
   killing?: number;
@@ -69,11 +74,19 @@ export interface KillSignalArgs {
 /** What admission tells the workflow: where the cell runs and what its lifecycle needs to know. */
 export interface Admission {
   readonly cellId: string;
+  /** The admitting worker's host: where cells started before pull placement existed run. */
   readonly hostId: string;
+  /** The labels the cell asks for (formatLabels; '' for none): which launch queue it waits in. */
+  readonly labels?: string | undefined;
   readonly ttlSeconds: number;
   readonly gracefulShutdownSeconds: number;
   /** The command, for summaries in the UI. */
   readonly argv: readonly string[];
+}
+
+/** A host's answer to a cell waiting for room: it took the cell. */
+export interface Claim {
+  readonly hostId: string;
 }
 
 /** One run of a cell on its host: the run key is the workflow's run id. */
@@ -119,10 +132,55 @@ export interface SandboxProgress {
 export interface CellActivities {
   /** Validates the document and places the cell (a local activity on the workflow's worker). */
   admitCell(input: { document: unknown }): Promise<Admission>;
+  /**
+   * Taken by a host with room for the cell: holds that room for the run that follows on the host's
+   * own queue (or, if none comes, for a minute).
+   */
+  claimCell(input: SandboxRef & { document: unknown }): Promise<Claim>;
   /** Prepares, starts, waits for and removes the sandbox; re-attaches on a retry. */
   runSandbox(input: SandboxRef & { document: unknown }): Promise<SandboxExit>;
   /** SIGTERM, the grace, then SIGKILL; records why, so the outcome says it. */
   killSandbox(input: SandboxRef & { reason: KillReason; message: string }): Promise<void>;
   /** Deletes the sandbox and removes its bundle, cgroups and record. Idempotent. */
   removeSandbox(input: SandboxRef): Promise<void>;
+}
+
+/** A host as it describes itself (`cellos hosts`): its size, what it runs, whether it drains. */
+export interface HostStatus {
+  readonly hostId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly maxCells: number;
+  readonly memoryBudgetBytes: number;
+  /** Cells holding room now: running, or claimed and about to start. */
+  readonly cells: number;
+  readonly memoryInUseBytes: number;
+  /** The most cells it held at once since its worker started. */
+  readonly mostCells: number;
+  /** Set while it takes no new cells (`cellos drain`): since when and why. */
+  readonly draining: { readonly since: string; readonly reason: string } | undefined;
+  /** Its worker is shutting down (it takes no new cells, and leaves when its cells are done). */
+  readonly stopping: boolean;
+  /** `<pid>@<machine>` of its worker, and when that worker started. */
+  readonly process: string;
+  readonly startedAt: string;
+}
+
+/** What the hosts workflow asks of hosts: describe themselves, and optionally drain or undrain. */
+export interface HostsWorkflowInput {
+  readonly taskQueue: string;
+  readonly hostIds: readonly string[];
+  readonly setDraining?: { readonly draining: boolean; readonly reason?: string | undefined } | undefined;
+}
+
+/** One host's answer, or why there is none (its worker is down or did not answer in time). */
+export interface HostAnswer {
+  readonly hostId: string;
+  readonly status?: HostStatus | undefined;
+  readonly error?: string | undefined;
+}
+
+/** The host activities on each host's control queue that `cellos hosts` and `cellos drain` use. */
+export interface HostControlActivities {
+  describeHost(): Promise<HostStatus>;
+  setHostDraining(input: { draining: boolean; reason?: string | undefined }): Promise<HostStatus>;
 }

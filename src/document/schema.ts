@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CELL_ID_PATTERN } from './cell-id.ts';
 import { ARGV_BASE64_LIMIT, LIMITS } from './limits.ts';
+import { MAX_CELL_LABELS, labelProblem } from '../placement/labels.ts';
 
 const MiB = 1024 * 1024;
 
@@ -175,6 +176,34 @@ export const Authority = z.strictObject(
   },
 );
 
+/**
+ * Where the cell may run: on a host that has every label asked for. Strict: a placement rule this
+ * backend does not know would otherwise be ignored, and the cell run where it asked not to.
+ */
+export const Placement = z.strictObject(
+  {
+    labels: z
+      .record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of name: value' })
+      .superRefine((labels, ctx) => {
+        const names = Object.keys(labels);
+        if (names.length > MAX_CELL_LABELS) {
+          ctx.addIssue({ code: 'custom', message: `must have at most ${MAX_CELL_LABELS} labels` });
+        }
+        for (const name of names) {
+          const problem = labelProblem(name, labels[name]!);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [name] });
+        }
+      })
+      .default({}),
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unsupported placement field(s) ${iss.keys.join(', ')}: only labels is enforced by this backend, so refused rather than ignored`
+        : 'must be an object',
+  },
+);
+
 export const Lifetime = z.strictObject({
   ttlSeconds: int(1, LIMITS.ttlMaxSeconds, 'wall-clock deadline in seconds'),
 });
@@ -197,6 +226,7 @@ export const Spec = z.looseObject({
   authority: Authority,
   lifetime: Lifetime,
   run: Run,
+  placement: Placement.optional(),
   correlation: z
     .looseObject({
       correlationId: z

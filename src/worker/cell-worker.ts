@@ -1,16 +1,30 @@
-// One host's Temporal workers: the shared queue (cell workflows and placement), this host's own
-// queue (the run activities, one slot per cell the host may run) and its control queue (kill and
-// remove, with slots of their own, so that a full host can still kill a cell at its deadline). All
-// run in one process on the host, beside the host's reconciler, which removes what a crash or a
-// terminated workflow left behind.
+// One host's Temporal workers: the shared queue (cell workflows and admission), the launch queues
+// (one per subset of the host's labels, polled only while the host has room: this is placement),
+// this host's own queue (the run activities of the cells it claimed) and its control queue (kill,
+// remove, describe, drain, with slots of their own, so that a full host can still kill a cell at its
+// deadline). All run in one process on the host, beside the host's reconciler, which removes what a
+// crash or a terminated workflow left behind.
+import { hostname, totalmem } from 'node:os';
 import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Runtime, Worker } from '@temporalio/worker';
-import { createCellActivities, createAdmissionActivities } from '../../activities/index.ts';
+import {
+  createCellActivities,
+  createAdmissionActivities,
+  createClaimActivity,
+  createHostControlActivities,
+} from '../../activities/index.ts';
 import type { CellHost } from '../host/cell-host.ts';
+import { loadHostDrain } from '../host/drain.ts';
 import { createReconciler, type ReconcileAction } from '../host/reconciler.ts';
-import { hostControlTaskQueue, hostTaskQueue } from '../contract/index.ts';
+import { createHostRoom, type HostRoom } from '../host/room.ts';
+import { runningOccupants } from '../host/room-scan.ts';
+import { hostControlTaskQueue, hostTaskQueue, launchTaskQueue } from '../contract/index.ts';
+import { seenHosts } from '../client/hosts.ts';
+import { formatHostIdentity, type HostAd } from '../placement/host-ad.ts';
+import { formatLabels, labelSubsets, MAX_HOST_LABELS, type Labels } from '../placement/labels.ts';
+import { roomSlotSupplier } from './room-slots.ts';
 import { cellLogAttributes } from './cell-log-attributes.ts';
 import { cellRunStateFrom } from './cell-run-state.ts';
 import { createCellMetrics, type CellMetrics } from './metrics.ts';
@@ -25,6 +39,13 @@ export interface CellWorkerOptions {
   readonly host: CellHost;
   /** The most sandboxes this host runs at once (CELLOS_MAX_CELLS); default 16. */
   readonly maxConcurrentCells?: number;
+  /**
+   * The most memory its cells may hold at once, as the sum of their limits (CELLOS_MEMORY_BUDGET_BYTES);
+   * default 80% of the machine's memory.
+   */
+  readonly memoryBudgetBytes?: number;
+  /** The labels this host advertises (CELLOS_HOST_LABELS): cells asking for labels run only where they match. */
+  readonly labels?: Labels;
   readonly workflowBundle?: { code: string };
   /** How long running activities get to finish on shutdown before being told to stop. */
   readonly shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
@@ -54,6 +75,10 @@ export interface CellWorker {
   readonly hostTaskQueue: string;
   /** Where this host takes kill and remove: `<hostTaskQueue>/control`. */
   readonly controlTaskQueue: string;
+  /** The launch queues this host claims cells from while it has room. */
+  readonly launchTaskQueues: readonly string[];
+  /** Its room: the cells and memory its cells hold now, and the most they held at once. */
+  readonly room: HostRoom;
   /** Runs until shutdown() (and the reconciler beside it); resolves once every worker has stopped. */
   run(): Promise<void>;
   /**
@@ -62,6 +87,12 @@ export interface CellWorker {
    * worker of the same host re-attaches to their sandboxes. Idempotent.
    */
   shutdown(): void;
+  /**
+   * Takes no new cells, waits until the cells it runs are done (or `timeoutMs` passed: the rest keep
+   * running and are re-attached when the host returns), then shuts down. Resolves with the cells
+   * still running when it stopped waiting.
+   */
+  drainAndShutdown(timeoutMs: number): Promise<number>;
   runUntil<T>(fn: Promise<T> | (() => Promise<T>)): Promise<T>;
   /** One reconciler round now (joins a round under way). */
   reconcile(): Promise<ReconcileAction[]>;
@@ -72,12 +103,51 @@ const HOST_WAITING_ROOM = 4;
 
 const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
 
+/** How often the room looks at the cell records for sandboxes a previous process left running. */
+const ROOM_RESCAN_MS = 5000;
+
+/** How long the cluster's list of hosts (for admission's check) is reused. */
+const HOST_LIST_TTL_MS = 5000;
+
+export class CellWorkerOptionsError extends RangeError {
+  override readonly name = 'CellWorkerOptionsError';
+}
+
+/** 80% of the machine's memory: what cells may hold at once unless configured. */
+export function defaultMemoryBudgetBytes(): number {
+  return Math.floor(totalmem() * 0.8);
+}
+
 export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWorker> {
   const hostId = opts.host.config.hostId;
   const maxCells = opts.maxConcurrentCells ?? 16;
   if (!Number.isInteger(maxCells) || maxCells < 1) {
-    throw new RangeError(`maxConcurrentCells ${maxCells} must be a whole number >= 1`);
+    throw new CellWorkerOptionsError(`maxConcurrentCells ${maxCells} must be a whole number >= 1`);
   }
+  const labels = opts.labels ?? {};
+  if (Object.keys(labels).length > MAX_HOST_LABELS) {
+    throw new CellWorkerOptionsError(
+      `host labels {${formatLabels(labels)}}: at most ${MAX_HOST_LABELS} (a host polls one launch queue per subset of its labels)`,
+    );
+  }
+  const memory = opts.host.config.memory;
+  const room = createHostRoom({
+    maxCells,
+    memoryBudgetBytes: opts.memoryBudgetBytes ?? Math.max(defaultMemoryBudgetBytes(), memory.defaultBytes),
+    defaultCellMemoryBytes: memory.defaultBytes,
+  });
+  room.setFound(await runningOccupants(opts.host));
+  const drain = await loadHostDrain(opts.host.config.stateDir);
+  const ad: HostAd = {
+    hostId,
+    labels,
+    maxCells,
+    memoryBudgetBytes: room.limits.memoryBudgetBytes,
+    maxCellMemoryBytes: memory.maxBytes,
+  };
+  const processName = `${process.pid}@${hostname()}`;
+  const identity = formatHostIdentity(ad, processName);
+  const startedAt = new Date().toISOString();
   const namespace = opts.namespace ?? 'default';
   const reconcileIntervalMs = opts.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS;
   if (!Number.isInteger(reconcileIntervalMs) || reconcileIntervalMs < 0) {
@@ -92,23 +162,64 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
   const common = {
     connection: opts.connection,
     namespace,
+    identity,
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     shutdownGraceTime: opts.shutdownGraceTime ?? '5s',
     shutdownForceTime: opts.shutdownForceTime ?? '60s',
   };
+  const client =
+    opts.client instanceof Client
+      ? opts.client
+      : new Client({
+          connection: opts.client ?? opts.connection,
+          namespace,
+          ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+        });
   const shared = await Worker.create({
     ...common,
     taskQueue: opts.taskQueue,
     workflowBundle,
-    activities: createAdmissionActivities({ hostId }),
+    activities: createAdmissionActivities({ hostId, knownHosts: hostList(client, opts.taskQueue, ad) }),
   });
   const hostQueue = hostTaskQueue(opts.taskQueue, hostId);
   const controlQueue = hostControlTaskQueue(opts.taskQueue, hostId);
-  // One set of activities for both host queues: one launch gate counts this host's sandboxes.
-  const activities = createCellActivities({ host: opts.host, log, metrics, maxConcurrentCells: maxCells });
+  // Every removal gives the sandbox's room back, whoever removes it (a run, the workflow's cleanup,
+  // the reconciler).
+  const host: CellHost = Object.assign(Object.create(opts.host) as CellHost, {
+    async remove(handle: Parameters<CellHost['remove']>[0]) {
+      await opts.host.remove(handle);
+      room.release(handle.sandboxId);
+    },
+    async removeById(sandboxId: string) {
+      await opts.host.removeById(sandboxId);
+      room.release(sandboxId);
+    },
+  });
+  // One set of activities for both host queues: one room counts this host's sandboxes.
+  const activities = createCellActivities({ host, log, metrics, room });
+  let stopping = false;
+  const launchQueues = labelSubsets(labels).map((subset) => launchTaskQueue(opts.taskQueue, formatLabels(subset)));
+  const claim = createClaimActivity({ host, room, drain, labels, log });
+  const fixed = (numSlots: number) => ({ type: 'fixed-size', numSlots }) as const;
+  const launchers = await Promise.all(
+    launchQueues.map((taskQueue) =>
+      Worker.create({
+        ...common,
+        taskQueue,
+        activities: claim,
+        // Slots only while the host has room and is not draining or stopping: placement is here.
+        tuner: {
+          activityTaskSlotSupplier: roomSlotSupplier(room, () => !stopping && drain.current() === undefined),
+          workflowTaskSlotSupplier: fixed(1),
+          localActivityTaskSlotSupplier: fixed(1),
+          nexusTaskSlotSupplier: fixed(1),
+        },
+      }),
+    ),
+  );
   // The SDK's lines about these activities name the cell, the host and the phase, as ours do.
   const interceptors = { activity: [cellLogAttributes(hostId)] };
-  const host = await Worker.create({
+  const hostWorker = await Worker.create({
     ...common,
     taskQueue: hostQueue,
     // Kill and remove stay here for cells whose workflows predate the control queue.
@@ -125,31 +236,41 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
   const control = await Worker.create({
     ...common,
     taskQueue: controlQueue,
-    activities: { killSandbox: activities.killSandbox, removeSandbox: activities.removeSandbox },
+    activities: {
+      killSandbox: activities.killSandbox,
+      removeSandbox: activities.removeSandbox,
+      ...createHostControlActivities({
+        hostId,
+        labels,
+        room,
+        drain,
+        isStopping: () => stopping,
+        process: processName,
+        startedAt,
+      }),
+    },
     interceptors,
     // At most one kill or one removal per cell at a time, cells running or finishing: never
     // waiting behind the run activities, whatever the host runs.
     maxConcurrentActivityTaskExecutions: maxCells * 2 + 4,
   });
 
-  const client =
-    opts.client instanceof Client
-      ? opts.client
-      : new Client({
-          connection: opts.client ?? opts.connection,
-          namespace,
-          ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
-        });
   const reconciler = createReconciler({
-    host: opts.host,
+    host,
     isCellRunning: cellRunStateFrom(client),
     log,
     orphanGraceMs: opts.orphanGraceMs,
     metrics,
   });
 
-  let stopping = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const rescan = setInterval(() => {
+    void runningOccupants(opts.host).then(
+      (found) => room.setFound(found),
+      () => undefined,
+    );
+  }, ROOM_RESCAN_MS);
+  rescan.unref();
   let round: Promise<unknown> | undefined;
   const stopRounds = new AbortController();
   const reconcileRound = () => {
@@ -179,7 +300,7 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
           shutdown();
           throw err;
         });
-      const workers = Promise.allSettled([shared, host, control].map((w) => stopAllOnFailure(w.run())));
+      const workers = Promise.allSettled(allWorkers.map((w) => stopAllOnFailure(w.run())));
       // Polling starts first: after a restart, the run activities of cells that are still running
       // re-attach at once. The reconciler leaves those cells alone (their workflows are running)
       // and skips anything younger than its grace, so it cannot race a prepare.
@@ -199,16 +320,30 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
   const shutdown = () => {
     stopping = true;
     clearTimeout(timer);
+    clearInterval(rescan);
     stopRounds.abort();
-    for (const w of [shared, host, control]) if (w.getState() === 'RUNNING') w.shutdown();
+    for (const w of allWorkers) if (w.getState() === 'RUNNING') w.shutdown();
   };
+  const allWorkers = [shared, hostWorker, control, ...launchers];
   return {
     hostId,
     taskQueue: opts.taskQueue,
     hostTaskQueue: hostQueue,
     controlTaskQueue: controlQueue,
+    launchTaskQueues: launchQueues,
+    room,
     run,
     shutdown,
+    async drainAndShutdown(timeoutMs) {
+      // No new claims from here on (the slot supplier asks), and no polling of the launch queues.
+      stopping = true;
+      for (const w of launchers) if (w.getState() === 'RUNNING') w.shutdown();
+      const until = Date.now() + timeoutMs;
+      while (room.use().cells > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      const left = room.use().cells;
+      shutdown();
+      return left;
+    },
     async runUntil(fn) {
       const done = run();
       try {
@@ -219,5 +354,22 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
       }
     },
     reconcile: () => reconciler.reconcile(),
+  };
+}
+
+/** The hosts seen on the shared queue, this one always among them; a failed listing says nothing. */
+function hostList(client: Client, taskQueue: string, self: HostAd): () => Promise<readonly HostAd[] | undefined> {
+  let cached: { at: number; hosts: readonly HostAd[] | undefined } | undefined;
+  return async () => {
+    if (cached && Date.now() - cached.at < HOST_LIST_TTL_MS) return cached.hosts;
+    let hosts: readonly HostAd[] | undefined;
+    try {
+      const seen = await seenHosts(client.workflowService, client.options.namespace, taskQueue);
+      hosts = [self, ...seen.filter((h) => h.hostId !== self.hostId)];
+    } catch {
+      hosts = undefined;
+    }
+    cached = { at: Date.now(), hosts };
+    return hosts;
   };
 }

@@ -15,6 +15,7 @@ import { HOST_DEFAULTS, type HostConfigInput } from '../host/config.ts';
 import { LIMITS } from '../document/limits.ts';
 import { projectRoot } from '../project-root.ts';
 import { IMAGE_LIMIT_DEFAULTS } from '../rootfs/limits.ts';
+import { LabelSyntaxError, MAX_HOST_LABELS, parseLabels, type Labels } from '../placement/labels.ts';
 
 export interface TemporalConnectionConfig {
   /** host:port; undefined means the embedded local dev server. */
@@ -41,6 +42,12 @@ export interface ClientConfig {
 export interface WorkerConfig extends ClientConfig {
   readonly host: HostConfigInput & { hostId: string };
   readonly maxConcurrentCells: number;
+  /** CELLOS_MEMORY_BUDGET_BYTES: the sum of the memory limits of the cells it runs at once; undefined: 80% of the machine's. */
+  readonly memoryBudgetBytes: number | undefined;
+  /** CELLOS_HOST_LABELS: what cells may ask of this host (spec.placement.labels). */
+  readonly hostLabels: Labels;
+  /** CELLOS_DRAIN_TIMEOUT_SECONDS: on SIGTERM, how long running cells get to finish before the worker leaves them. */
+  readonly drainTimeoutSeconds: number;
   /** Reconciler rounds: at start, then every this many seconds (0: never). */
   readonly reconcileIntervalSeconds: number;
   /** Things without a cell record younger than this are left alone by the reconciler. */
@@ -105,73 +112,115 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
   const stateDir =
     env.CELLOS_STATE_DIR ||
     (client.temporal.address === undefined ? resolve(defaultStateDir, 'host') : '/var/lib/cellos');
+  const host = hostSettings(env, stateDir);
+  const memoryBudgetBytes = parseMemoryBudget(env.CELLOS_MEMORY_BUDGET_BYTES);
+  if (memoryBudgetBytes !== undefined && memoryBudgetBytes < host.defaultMemoryBytes) {
+    throw new ConfigError(
+      `CELLOS_MEMORY_BUDGET_BYTES=${memoryBudgetBytes} must be at least one cell's default memory (CELLOS_DEFAULT_MEMORY_BYTES=${host.defaultMemoryBytes})`,
+    );
+  }
   return {
     ...client,
     maxConcurrentCells,
+    memoryBudgetBytes,
+    hostLabels: parseHostLabels(env.CELLOS_HOST_LABELS),
+    drainTimeoutSeconds: parseIntSetting(
+      'CELLOS_DRAIN_TIMEOUT_SECONDS',
+      env.CELLOS_DRAIN_TIMEOUT_SECONDS,
+      30,
+      0,
+      86_400,
+    ),
     reconcileIntervalSeconds: parseIntSetting('CELLOS_RECONCILE_SECONDS', env.CELLOS_RECONCILE_SECONDS, 60, 0, 86_400),
     orphanGraceSeconds: parseIntSetting('CELLOS_ORPHAN_GRACE_SECONDS', env.CELLOS_ORPHAN_GRACE_SECONDS, 60, 1, 86_400),
     metricsAddress: parseListenAddress('CELLOS_METRICS_ADDRESS', env.CELLOS_METRICS_ADDRESS),
-    host: {
-      hostId: env.CELLOS_HOST_ID || machineHostId(),
-      runscPath: env.CELLOS_RUNSC || 'runsc',
-      stateDir,
-      bundleDir: env.CELLOS_BUNDLE_DIR || undefined,
-      defaultRootfs: env.CELLOS_DEFAULT_ROOTFS || resolve(projectRoot, '.tools', 'rootfs', 'busybox'),
-      imageCacheDir: env.CELLOS_IMAGE_CACHE_DIR || undefined,
-      allowedMounts: pathList(env.CELLOS_ALLOWED_MOUNTS),
-      allowSandboxNetwork: parseBool('CELLOS_ALLOW_SANDBOX_NETWORK', env.CELLOS_ALLOW_SANDBOX_NETWORK) ?? false,
-      platform: parsePlatform(env.CELLOS_PLATFORM),
-      allowedRootfs: pathList(env.CELLOS_ALLOWED_ROOTFS),
-      allowedImages: pathList(env.CELLOS_ALLOWED_IMAGES),
-      allowRootUser: parseBool('CELLOS_ALLOW_ROOT_USER', env.CELLOS_ALLOW_ROOT_USER) ?? false,
-      defaultMemoryBytes: parseIntSetting(
-        'CELLOS_DEFAULT_MEMORY_BYTES',
-        env.CELLOS_DEFAULT_MEMORY_BYTES,
-        HOST_DEFAULTS.defaultMemoryBytes,
-        16 * MiB,
-        LIMITS.memoryMaxBytes,
+    host,
+  };
+}
+
+function hostSettings(env: Env, stateDir: string): HostConfigInput & { hostId: string; defaultMemoryBytes: number } {
+  return {
+    hostId: env.CELLOS_HOST_ID || machineHostId(),
+    runscPath: env.CELLOS_RUNSC || 'runsc',
+    stateDir,
+    bundleDir: env.CELLOS_BUNDLE_DIR || undefined,
+    defaultRootfs: env.CELLOS_DEFAULT_ROOTFS || resolve(projectRoot, '.tools', 'rootfs', 'busybox'),
+    imageCacheDir: env.CELLOS_IMAGE_CACHE_DIR || undefined,
+    allowedMounts: pathList(env.CELLOS_ALLOWED_MOUNTS),
+    allowSandboxNetwork: parseBool('CELLOS_ALLOW_SANDBOX_NETWORK', env.CELLOS_ALLOW_SANDBOX_NETWORK) ?? false,
+    platform: parsePlatform(env.CELLOS_PLATFORM),
+    allowedRootfs: pathList(env.CELLOS_ALLOWED_ROOTFS),
+    allowedImages: pathList(env.CELLOS_ALLOWED_IMAGES),
+    allowRootUser: parseBool('CELLOS_ALLOW_ROOT_USER', env.CELLOS_ALLOW_ROOT_USER) ?? false,
+    defaultMemoryBytes: parseIntSetting(
+      'CELLOS_DEFAULT_MEMORY_BYTES',
+      env.CELLOS_DEFAULT_MEMORY_BYTES,
+      HOST_DEFAULTS.defaultMemoryBytes,
+      16 * MiB,
+      LIMITS.memoryMaxBytes,
+    ),
+    maxMemoryBytes: parseIntSetting(
+      'CELLOS_MAX_MEMORY_BYTES',
+      env.CELLOS_MAX_MEMORY_BYTES,
+      HOST_DEFAULTS.maxMemoryBytes,
+      16 * MiB,
+      LIMITS.memoryMaxBytes,
+    ),
+    prepareTimeoutMs:
+      1000 *
+      parseIntSetting(
+        'CELLOS_PREPARE_TIMEOUT_SECONDS',
+        env.CELLOS_PREPARE_TIMEOUT_SECONDS,
+        HOST_DEFAULTS.prepareTimeoutMs / 1000,
+        1,
+        3600,
       ),
-      maxMemoryBytes: parseIntSetting(
-        'CELLOS_MAX_MEMORY_BYTES',
-        env.CELLOS_MAX_MEMORY_BYTES,
-        HOST_DEFAULTS.maxMemoryBytes,
-        16 * MiB,
-        LIMITS.memoryMaxBytes,
-      ),
-      prepareTimeoutMs:
-        1000 *
-        parseIntSetting(
-          'CELLOS_PREPARE_TIMEOUT_SECONDS',
-          env.CELLOS_PREPARE_TIMEOUT_SECONDS,
-          HOST_DEFAULTS.prepareTimeoutMs / 1000,
-          1,
-          3600,
-        ),
-      imageCacheMaxBytes: parseIntSetting(
-        'CELLOS_IMAGE_CACHE_MAX_BYTES',
-        env.CELLOS_IMAGE_CACHE_MAX_BYTES,
-        HOST_DEFAULTS.imageCacheMaxBytes,
-        0,
+    imageCacheMaxBytes: parseIntSetting(
+      'CELLOS_IMAGE_CACHE_MAX_BYTES',
+      env.CELLOS_IMAGE_CACHE_MAX_BYTES,
+      HOST_DEFAULTS.imageCacheMaxBytes,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    imageLimits: {
+      maxUnpackedBytes: parseIntSetting(
+        'CELLOS_IMAGE_MAX_UNPACKED_BYTES',
+        env.CELLOS_IMAGE_MAX_UNPACKED_BYTES,
+        IMAGE_LIMIT_DEFAULTS.maxUnpackedBytes,
+        1,
         Number.MAX_SAFE_INTEGER,
       ),
-      imageLimits: {
-        maxUnpackedBytes: parseIntSetting(
-          'CELLOS_IMAGE_MAX_UNPACKED_BYTES',
-          env.CELLOS_IMAGE_MAX_UNPACKED_BYTES,
-          IMAGE_LIMIT_DEFAULTS.maxUnpackedBytes,
-          1,
-          Number.MAX_SAFE_INTEGER,
-        ),
-        maxEntries: parseIntSetting(
-          'CELLOS_IMAGE_MAX_ENTRIES',
-          env.CELLOS_IMAGE_MAX_ENTRIES,
-          IMAGE_LIMIT_DEFAULTS.maxEntries,
-          1,
-          1_000_000_000,
-        ),
-      },
+      maxEntries: parseIntSetting(
+        'CELLOS_IMAGE_MAX_ENTRIES',
+        env.CELLOS_IMAGE_MAX_ENTRIES,
+        IMAGE_LIMIT_DEFAULTS.maxEntries,
+        1,
+        1_000_000_000,
+      ),
     },
   };
+}
+
+function parseMemoryBudget(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  return parseIntSetting('CELLOS_MEMORY_BUDGET_BYTES', value, 0, 16 * MiB, Number.MAX_SAFE_INTEGER);
+}
+
+function parseHostLabels(value: string | undefined): Labels {
+  let labels: Labels;
+  try {
+    labels = parseLabels(value ?? '');
+  } catch (err) {
+    if (err instanceof LabelSyntaxError)
+      throw new ConfigError(`CELLOS_HOST_LABELS=${JSON.stringify(value)}: ${err.message}`);
+    throw err;
+  }
+  if (Object.keys(labels).length > MAX_HOST_LABELS) {
+    throw new ConfigError(
+      `CELLOS_HOST_LABELS=${JSON.stringify(value)}: at most ${MAX_HOST_LABELS} labels (a host polls one launch queue per subset of its labels)`,
+    );
+  }
+  return labels;
 }
 
 /** Host path prefixes, `,` or `:` separated. */

@@ -81,12 +81,13 @@ describe('the CellOS examples', () => {
     });
     expect(doc.spec.correlation).toEqual({ correlationId: 'req-7f3a9c' });
     expect(doc.spec.export).toEqual({ artifacts: [{ name: 'report', path: '/out/report.json' }] });
+    expect(doc.spec.placement).toEqual({ labels: { pool: 'default', zone: 'eu-1' } });
   });
 
-  test('keeps CellOS spec fields whose shapes it does not know (telemetry, placement, ...) unchanged', () => {
+  test('keeps CellOS spec fields whose shapes it does not know (telemetry, ingress, ...) unchanged', () => {
     const input = documentJson(FULL_DOCUMENT);
     const spec = parseCellDocument(input).spec as Record<string, unknown>;
-    for (const field of ['telemetry', 'placement', 'ingress', 'environment', 'policy', 'identity']) {
+    for (const field of ['telemetry', 'ingress', 'environment', 'policy', 'identity']) {
       expect(spec[field], field).toEqual(input.spec[field]);
     }
   });
@@ -591,6 +592,34 @@ const invalid: InvalidCase[] = [
     title: 'refuses a network other than none or sandbox',
     change: (d) => (d.spec.run.network = 'host'),
     problems: [{ path: 'spec.run.network', message: 'must be "none" or "sandbox"' }],
+  },
+  {
+    title: 'refuses a placement rule it does not enforce (a cell would run where it asked not to)',
+    change: (d) => (d.spec.placement = { labels: { zone: 'a' }, nodeSelector: { gpu: 'yes' } }),
+    problems: [
+      {
+        path: 'spec.placement',
+        message:
+          'unsupported placement field(s) nodeSelector: only labels is enforced by this backend, so refused rather than ignored',
+      },
+    ],
+  },
+  {
+    title: 'refuses placement labels with a bad name, a bad value or too many of them',
+    change: (d) => (d.spec.placement = { labels: { Zone: 'a', gpu: 'a b', a: '1', b: '2', c: '3' } }),
+    problems: [
+      { path: 'spec.placement.labels', message: 'must have at most 4 labels' },
+      {
+        path: 'spec.placement.labels.Zone',
+        message:
+          'label name "Zone" must be 1-32 characters of a-z 0-9 . _ -, starting and ending with a letter or digit',
+      },
+      {
+        path: 'spec.placement.labels.gpu',
+        message:
+          'label gpu\'s value "a b" must be at most 63 characters of A-Z a-z 0-9 . _ -, starting and ending with a letter or digit',
+      },
+    ],
   },
   {
     title: 'refuses an export artifact without a name or with a relative path',

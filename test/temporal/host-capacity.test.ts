@@ -155,7 +155,7 @@ describe('a host runs at most maxConcurrentCells sandboxes', () => {
 });
 
 describe('the control queue', () => {
-  it('serves kill and remove apart from the run activities, at <host queue>/control', async () => {
+  it('claims from the launch queue, and serves kill and remove apart from the run activities, at <host queue>/control', async () => {
     const b = await bed();
     expect(b.worker.controlTaskQueue).toBe(`${b.worker.hostTaskQueue}/control`);
     const { run } = await startRunningCell(b, doc(loopScript(4)), { output: TRAPPED });
@@ -170,6 +170,7 @@ describe('the control queue', () => {
       }),
     );
     expect(queues).toEqual({
+      claimCell: `${b.taskQueue}/launch`,
       runSandbox: b.worker.hostTaskQueue,
       killSandbox: b.worker.controlTaskQueue,
     });

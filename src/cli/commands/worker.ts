@@ -1,5 +1,6 @@
 // `cellos worker [--task-queue Q] [--host-id H] [--max-cells N]`: runs this host's worker until
-// SIGINT/SIGTERM, then shuts it down gracefully. Without TEMPORAL_ADDRESS it uses the embedded local
+// SIGINT/SIGTERM, then drains it (no new cells; running ones get CELLOS_DRAIN_TIMEOUT_SECONDS to
+// finish, a second signal stops at once) and shuts it down. Without TEMPORAL_ADDRESS it uses the embedded local
 // dev server (started detached if nothing listens on its port).
 import type { CliIo, StopSignal } from '../io.ts';
 import { resolveTemporal } from '../temporal.ts';
@@ -32,9 +33,32 @@ export async function worker(opts: WorkerCommandOptions, io: CliIo): Promise<Wor
     `cellos: worker for host ${running.worker.hostId} on ${target.connection.address}: task queues ${running.worker.taskQueue} and ${running.worker.hostTaskQueue}, up to ${cfg.maxConcurrentCells} cells (Ctrl-C stops it)\n`,
   );
   const signal = await waitForStop(io, running);
+  const cells = running.worker.room.use().cells;
+  const timeout = cfg.drainTimeoutSeconds;
   io.stderr.write(
-    `cellos: ${signal}: stopping the worker (running cells keep running and are picked up again by the next worker)\n`,
+    cells === 0 || timeout === 0
+      ? `cellos: ${signal}: stopping the worker (running cells keep running and are picked up again by the next worker)\n`
+      : `cellos: ${signal}: draining: no new cells; waiting up to ${timeout}s for ${cells} running cell(s) to finish (CELLOS_DRAIN_TIMEOUT_SECONDS; signal again to stop now)\n`,
   );
-  await running.stop();
+  let again: () => void = () => undefined;
+  const secondSignal = new Promise<void>((resolve) => {
+    again = io.onStopSignal(() => resolve());
+  });
+  try {
+    const left = await Promise.race([
+      running.drainAndStop(timeout * 1000),
+      secondSignal.then(async () => {
+        await running.stop();
+        return running.worker.room.use().cells;
+      }),
+    ]);
+    if (left > 0) {
+      io.stderr.write(
+        `cellos: stopped with ${left} cell(s) still running: they are picked up again when a worker of host ${running.worker.hostId} starts\n`,
+      );
+    }
+  } finally {
+    again();
+  }
   return { exitCode: 0, signal };
 }
