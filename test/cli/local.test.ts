@@ -238,12 +238,22 @@ describe('usage', () => {
     expect(r.stderr).toContain('run scripts/setup.sh (builds dist/)');
   });
 
-  it.each(['bundle', 'exec', 'run', 'worker', 'dev', 'status', 'kill', 'ps', 'describe', 'logs', 'schedule create'])(
-    'prints help for %s with --help',
-    async (name) => {
-      const r = await cli([...name.split(' '), '--help'], { env: box.env });
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain(`usage: cellos ${name}`);
-    },
-  );
+  it.each([
+    'bundle',
+    'exec',
+    'doctor',
+    'run',
+    'worker',
+    'dev',
+    'status',
+    'kill',
+    'ps',
+    'describe',
+    'logs',
+    'schedule create',
+  ])('prints help for %s with --help', async (name) => {
+    const r = await cli([...name.split(' '), '--help'], { env: box.env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`usage: cellos ${name}`);
+  });
 });

@@ -1,6 +1,8 @@
-// The commands that run on this host alone, without Temporal: `cellos bundle` and `cellos exec`.
+// The commands about this host: `cellos bundle` and `cellos exec` (without Temporal), and `cellos doctor`
+// (whether this host can run cells, Temporal included).
 import { command, type CommandEntry } from '../command.ts';
 import { usageError } from '../exit.ts';
+import { stringFlag } from '../flags.ts';
 import { DOCUMENT_ARG } from '../help.ts';
 
 export const localCommands: Record<string, CommandEntry> = {
@@ -37,5 +39,31 @@ export const localCommands: Record<string, CommandEntry> = {
     positionals: ['file'],
     normalize: (v, [file]) => ({ file: file!, json: v.json === true }),
     load: async () => (await import('../commands/exec.ts')).exec,
+  }),
+  doctor: command({
+    summary: 'check that this host can run cells, and say what to fix',
+    usage: 'cellos doctor [--json] [--task-queue Q] [--host-id H]',
+    details: [
+      '--json          print the checks as a JSON array of {name, status, detail, fix}',
+      '--task-queue Q  shared task queue, as for `cellos worker` (CELLOS_TASK_QUEUE, default cellos)',
+      '--host-id H     this host, as for `cellos worker` (CELLOS_HOST_ID, default from /etc/machine-id)',
+      '',
+      'Reads the settings `cellos worker` reads (README, "Configuration (worker)") and checks them on this host:',
+      'runsc (CELLOS_RUNSC) and its platform (CELLOS_PLATFORM: a sandbox boots, without network), cgroups (a probe',
+      'cgroup takes a memory limit), the default rootfs (CELLOS_DEFAULT_ROOTFS), the state, bundle and image cache',
+      'folders (exist or can be created, owned by root, not writable by others), the Temporal server',
+      '(TEMPORAL_ADDRESS, or the local dev server; 5 s at most), the cell search attributes of TEMPORAL_NAMESPACE,',
+      "and whether a worker polls this host's queue <task queue>@<host id> (a warning if none does).",
+      'One line per check: ok, warn, FAIL or skip, its name and what it found; a fix: line under each problem.',
+      'Exits 0 when no check failed (warnings allowed), 1 otherwise. Runs as root, as the worker does.',
+    ],
+    options: { json: { type: 'boolean' }, 'task-queue': { type: 'string' }, 'host-id': { type: 'string' } },
+    positionals: [],
+    normalize: (v) => ({
+      json: v.json === true,
+      taskQueue: stringFlag('--task-queue', v['task-queue']),
+      hostId: stringFlag('--host-id', v['host-id']),
+    }),
+    load: async () => (await import('../commands/doctor.ts')).doctor,
   }),
 };
