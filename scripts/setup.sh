@@ -144,8 +144,9 @@ else
 fi
 
 # --- build dist/ -----------------------------------------------------------------------------------
-build_inputs=(package.json tsconfig.json tsconfig.build.json)
-for d in src workflows activities; do [[ -d "$d" ]] && build_inputs+=("$d"); done
+# bench/ is built too (npm run bench, bench:cluster), with the one test helper it imports.
+build_inputs=(package.json tsconfig.json tsconfig.build.json test/helpers/cluster-script.ts)
+for d in src workflows activities bench; do [[ -d "$d" ]] && build_inputs+=("$d"); done
 if [[ -f "$BUILD_STAMP" ]] && [[ -z "$(find "${build_inputs[@]}" -newer "$BUILD_STAMP" -print -quit)" ]]; then
   step build "dist/ newer than its sources (skip)"
 else
