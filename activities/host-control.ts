@@ -25,6 +25,7 @@ export function createHostControlActivities(deps: HostControlDeps): HostControlA
       cells: use.cells,
       memoryInUseBytes: use.memoryBytes,
       mostCells: deps.room.highWater().cells,
+      mostMemoryBytes: deps.room.highWater().memoryBytes,
       draining: deps.drain.current(),
       stopping: deps.isStopping(),
       process: deps.process,

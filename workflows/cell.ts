@@ -148,7 +148,8 @@ async function placeCell(
   const { claimCell } = proxyActivities<Pick<CellActivities, 'claimCell'>>({
     taskQueue: launchTaskQueue(sharedQueueOf(input), labels),
     summary: `wait for a host with room${labels ? ` and labels ${labels}` : ''}`,
-    startToCloseTimeout: '30s',
+    // A claim takes milliseconds: one taken by a worker that died is given to another host soon.
+    startToCloseTimeout: '10s',
     // A host that finds itself full after all gives the cell back at once, for any host to take.
     retry: {
       initialInterval: '200ms',

@@ -154,8 +154,9 @@ export interface HostStatus {
   /** Cells holding room now: running, or claimed and about to start. */
   readonly cells: number;
   readonly memoryInUseBytes: number;
-  /** The most cells it held at once since its worker started. */
+  /** The most cells, and the most memory, it held at once since its worker started. */
   readonly mostCells: number;
+  readonly mostMemoryBytes: number;
   /** Set while it takes no new cells (`cellos drain`): since when and why. */
   readonly draining: { readonly since: string; readonly reason: string } | undefined;
   /** Its worker is shutting down (it takes no new cells, and leaves when its cells are done). */

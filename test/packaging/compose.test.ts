@@ -158,6 +158,9 @@ describe('docker-compose.yml', () => {
       expect(env.TEMPORAL_ADDRESS).toBe(`temporal:${publishedPorts(svc('temporal'))[0]}`);
       for (const setting of [
         'CELLOS_MAX_CELLS',
+        'CELLOS_MEMORY_BUDGET_BYTES',
+        'CELLOS_HOST_LABELS',
+        'CELLOS_DRAIN_TIMEOUT_SECONDS',
         'CELLOS_DEFAULT_MEMORY_BYTES',
         'CELLOS_MAX_MEMORY_BYTES',
         'CELLOS_METRICS_ADDRESS',

@@ -7,12 +7,14 @@ import { fetchHistory, useTestBed } from '../helpers/temporal.ts';
 
 const SECRET = 's3cret';
 
-// The operator grants DB_PASSWORD (and API_TOKEN, which it has no value for) to the demo cells only.
+// The operator grants DB_PASSWORD (and API_TOKEN, which it has no value for) to the demo cells only,
+// and the host has the labels demo-cell-001 asks for in spec.placement.
 const bed = useTestBed({
   host: {
     secrets: { DB_PASSWORD: SECRET },
     secretGrants: { DB_PASSWORD: ['demo-cell-*'], API_TOKEN: ['demo-cell-*'] },
   },
+  worker: { labels: { pool: 'default', zone: 'eu-1' } },
 });
 
 /**

@@ -91,13 +91,16 @@ describe('Temporal UI', () => {
     const event = (type: string) => page.getByTestId('event-summary-row').filter({ hasText: type });
     await event('Workflow Execution Completed').waitFor();
     expect(await textOf(event('Workflow Execution Started'))).toContain(`Summary ${staticSummary}`);
-    expect(await textOf(event('Local Activity'))).toContain('Summary validate the cell document and choose a host');
-    const scheduled = await textOf(event('Activity Task Scheduled'));
+    expect(await textOf(event('Local Activity'))).toContain(
+      'Summary validate the cell document and check that a host can run it',
+    );
+    const runScheduled = event('Activity Task Scheduled').filter({ hasText: 'runSandbox' });
+    const scheduled = await textOf(runScheduled);
     expect(scheduled).toContain('runSandbox');
     expect(scheduled).toContain(`Summary ${runSummary}`);
     expect(await textOf(event('Timer Started'))).toContain('Summary deadline: spec.lifetime.ttlSeconds = 60');
     // Expanded, the run activity's event shows its summary whole (the table row truncates it on screen).
-    await event('Activity Task Scheduled').click();
+    await runScheduled.click();
     const expanded = page.getByTestId('event-summary-row-expanded').filter({ hasText: 'Activity Task Scheduled' });
     await expanded.waitFor();
     expect(await textOf(expanded)).toContain(`Summary ${runSummary}`);
