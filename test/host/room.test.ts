@@ -2,6 +2,7 @@
 // host's maximum; holds that lapse, waits that end when room is freed, gives up or is aborted.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHostRoom, RoomLimitError, type RoomLimits } from '../../src/host/room.ts';
+import { flush, track } from '../helpers/promises.ts';
 
 const MiB = 1024 ** 2;
 const DEFAULT = 256 * MiB;
@@ -19,21 +20,6 @@ function makeRoom(limits: Partial<RoomLimits> = {}) {
   const freed = vi.fn();
   room.onFreed(freed);
   return { room, clock, freed };
-}
-
-/** The state of a promise, read without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const s: { state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } = { state: 'pending' };
-  p.then(
-    (value) => Object.assign(s, { state: 'resolved', value }),
-    (error: unknown) => Object.assign(s, { state: 'rejected', error }),
-  );
-  return s;
-}
-
-/** Lets pending promise callbacks run, without moving any timer. */
-async function flush() {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
 describe('createHostRoom limits', () => {

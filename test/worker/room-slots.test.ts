@@ -4,6 +4,7 @@ import type { ActivitySlotInfo, SlotPermit, SlotReleaseContext, SlotReserveConte
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHostRoom, type RoomLimits } from '../../src/host/room.ts';
 import { roomSlotSupplier } from '../../src/worker/room-slots.ts';
+import { flush, track } from '../helpers/promises.ts';
 
 const MiB = 1024 ** 2;
 const DEFAULT = 256 * MiB;
@@ -28,21 +29,6 @@ function setUp(limits: Partial<RoomLimits> = {}) {
   const abort = new AbortController();
   const reserve = (signal: AbortSignal = abort.signal) => track(slots.reserveSlot(ctx, signal));
   return { room, clock, gate, isOpen, slots, abort, reserve };
-}
-
-/** The state of a promise, read without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const s: { state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } = { state: 'pending' };
-  p.then(
-    (value) => Object.assign(s, { state: 'resolved', value }),
-    (error: unknown) => Object.assign(s, { state: 'rejected', error }),
-  );
-  return s;
-}
-
-/** Lets pending promise callbacks run, without moving any timer. */
-async function flush() {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
 beforeEach(() => {
