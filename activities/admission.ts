@@ -17,7 +17,7 @@ export interface AdmissionDeps {
    * The hosts the cluster knows (from their workers' identities), this one included; undefined
    * when they cannot be listed now, and the cell is then left to wait for a host.
    */
-  readonly knownHosts?: (() => Promise<readonly HostAd[] | undefined>) | undefined;
+  readonly knownHosts?: ((opts?: { fresh?: boolean }) => Promise<readonly HostAd[] | undefined>) | undefined;
 }
 
 export function createAdmissionActivities({ hostId, knownHosts }: AdmissionDeps): Pick<CellActivities, 'admitCell'> {
@@ -30,8 +30,11 @@ export function createAdmissionActivities({ hostId, knownHosts }: AdmissionDeps)
       await failpoint('admit');
       const doc = asActivityFailure(() => parseCellDocument(document));
       const labels = doc.spec.placement?.labels ?? {};
-      const hosts = knownHosts ? await knownHosts() : undefined;
-      const reason = hosts && unplaceableReason({ labels, memoryBytes: doc.spec.run.limits.memoryMaxBytes }, hosts);
+      const needs = { labels, memoryBytes: doc.spec.run.limits.memoryMaxBytes };
+      const known = knownHosts ? await knownHosts() : undefined;
+      // A list read a moment ago may miss a host that just started: fail only on a fresh one.
+      const hosts = known && unplaceableReason(needs, known) && knownHosts ? await knownHosts({ fresh: true }) : known;
+      const reason = hosts && unplaceableReason(needs, hosts);
       if (reason) {
         throw ApplicationFailure.nonRetryable(
           `cell ${doc.spec.id} can run on no host: ${reason}; it would wait forever`,

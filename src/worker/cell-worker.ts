@@ -358,10 +358,14 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
 }
 
 /** The hosts seen on the shared queue, this one always among them; a failed listing says nothing. */
-function hostList(client: Client, taskQueue: string, self: HostAd): () => Promise<readonly HostAd[] | undefined> {
+function hostList(
+  client: Client,
+  taskQueue: string,
+  self: HostAd,
+): (opts?: { fresh?: boolean }) => Promise<readonly HostAd[] | undefined> {
   let cached: { at: number; hosts: readonly HostAd[] | undefined } | undefined;
-  return async () => {
-    if (cached && Date.now() - cached.at < HOST_LIST_TTL_MS) return cached.hosts;
+  return async ({ fresh = false } = {}) => {
+    if (!fresh && cached && Date.now() - cached.at < HOST_LIST_TTL_MS) return cached.hosts;
     let hosts: readonly HostAd[] | undefined;
     try {
       const seen = await seenHosts(client.workflowService, client.options.namespace, taskQueue);

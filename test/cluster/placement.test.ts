@@ -6,7 +6,7 @@
 // and runs none twice. Real PostgreSQL-backed server, real runsc.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeHosts } from '../../src/client/hosts.ts';
-import type { CellClient } from '../../src/client/cell-client.ts';
+import type { CellClient, CellRun } from '../../src/client/cell-client.ts';
 import type { CellResult } from '../../src/contract/index.ts';
 import { createCellHost } from '../../src/host/cell-host.ts';
 import { buildDist, cli } from '../cli/cli-helpers.ts';
@@ -80,13 +80,70 @@ function mostAtOnceByHost(results: readonly CellResult[]): Map<string, number> {
   return most;
 }
 
-function expectLaunchedOnce(cellIds: readonly string[]): void {
+/** The runs' results; past `ms`, fails naming the runs still unfinished, their status and the hosts'. */
+async function resultsWithin(runs: readonly CellRun[], ms: number): Promise<CellResult[]> {
+  const done = new Set<number>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void (async () => {
+        const open = await Promise.all(
+          runs.flatMap((r, i) => (done.has(i) ? [] : [r.status().catch((err: unknown) => String(err))])),
+        );
+        const rows = await describeHosts(client.temporal, taskQueue).catch((err: unknown) => String(err));
+        const failures = await Promise.all(
+          runs.flatMap((r, i) =>
+            done.has(i)
+              ? []
+              : [
+                  client.temporal.workflow
+                    .getHandle(r.workflowId, r.runId)
+                    .fetchHistory()
+                    .then((h) =>
+                      (h.events ?? []).flatMap((e) => {
+                        const f = e.workflowTaskFailedEventAttributes ?? e.workflowTaskTimedOutEventAttributes;
+                        return f ? [JSON.stringify(f).slice(0, 1500)] : [];
+                      }),
+                    )
+                    .catch((err: unknown) => [String(err)]),
+                ],
+          ),
+        );
+        const lines = hosts.flatMap((h) =>
+          h
+            .log()
+            .split('\n')
+            .filter((l) => /workflow task|nondetermin|Workflow failed|activation/i.test(l))
+            .slice(-5),
+        );
+        reject(
+          new Error(
+            `unfinished after ${ms} ms: ${JSON.stringify(open)}\nhosts: ${JSON.stringify(rows)}\ntask failures: ${JSON.stringify(failures)}\nlog: ${lines.join('\n')}`,
+          ),
+        );
+      })();
+    }, ms);
+  });
+  try {
+    return await Promise.race([Promise.all(runs.map((r, i) => r.result().finally(() => done.add(i)))), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Every cell launched once, from the hosts' logs ("sandbox started": a retry that finds the sandbox
+ * says "re-attached" instead). A host SIGKILLed between starting a sandbox and saying so loses that
+ * line: its cells are only checked for not being launched twice.
+ */
+function expectLaunchedOnce(results: readonly CellResult[], killed?: WorkerProcess): void {
   const launched = hosts.flatMap((h) => launchedCells(h.log()));
-  for (const id of cellIds)
-    expect(
-      launched.filter((l) => l === id),
-      `launches of ${id}`,
-    ).toHaveLength(1);
+  for (const r of results) {
+    const n = launched.filter((l) => l === r.cellId).length;
+    if (killed && (r.hostId === killed.hostId || r.outcome.kind === 'host-lost')) {
+      expect(n, `launches of ${r.cellId}`).toBeLessThanOrEqual(1);
+    } else expect(n, `launches of ${r.cellId}`).toBe(1);
+  }
 }
 
 describe('three hosts, room for 4 cells each (one with memory for 2)', () => {
@@ -113,7 +170,7 @@ describe('three hosts, room for 4 cells each (one with memory for 2)', () => {
     expect(byId.get(h2!)?.mostCells).toBeLessThanOrEqual(ROOM);
     expect(byId.get(h3!)?.mostMemoryBytes).toBeLessThanOrEqual(SMALL_BUDGET_CELLS * 64 * MiB);
     expect(rows.every((r) => r.status?.cells === 0)).toBe(true);
-    expectLaunchedOnce(results.map((r) => r.cellId));
+    expectLaunchedOnce(results);
   }, 240_000);
 
   it('loses no cell and runs none twice when a host is SIGKILLed mid-burst and comes back', async () => {
@@ -133,7 +190,7 @@ describe('three hosts, room for 4 cells each (one with memory for 2)', () => {
     await victim.sigkill();
     await sleep(3000);
     await victim.start();
-    const results = await Promise.all(runs.map((r) => r.result()));
+    const results = await resultsWithin(runs, 150_000);
     for (const [i, r] of results.entries()) {
       // A cell re-attached on the victim ends as it would have; host-lost only if nobody could tell.
       if (r.outcome.kind !== 'host-lost') expect(r.outcome, r.cellId).toEqual({ kind: 'exited', code: i % 5 });
@@ -141,7 +198,7 @@ describe('three hosts, room for 4 cells each (one with memory for 2)', () => {
     const reattached = results.filter((r) => r.hostId === victim.hostId && r.outcome.kind === 'exited');
     expect(reattached.length).toBeGreaterThan(0);
     expect(victim.log()).toContain('re-attached to sandbox');
-    expectLaunchedOnce(results.map((r) => r.cellId));
+    expectLaunchedOnce(results, victim);
     for (const [hostId, top] of mostAtOnceByHost(results.filter((r) => r.sandboxStartedAt))) {
       expect(top, hostId).toBeLessThanOrEqual(hostId === hosts[2]!.hostId ? SMALL_BUDGET_CELLS : ROOM);
     }
@@ -161,5 +218,47 @@ describe('three hosts, room for 4 cells each (one with memory for 2)', () => {
     expect((await cli(['drain', '--undo', h1!], { env })).code).toBe(0);
     const table = await cli(['hosts'], { env });
     expect(table.stdout).toMatch(new RegExp(`^${h1}\\s+-\\s+ready\\s+0/4`, 'm'));
+  }, 120_000);
+
+  it('cellos worker drains on SIGTERM: no new cells, its running cell finishes, then it exits', async () => {
+    const leaving = await workerProcess({
+      address: cluster.address,
+      taskQueue,
+      hostId: `leaving-${process.pid}`,
+      env: { CELLOS_MAX_CELLS: '4', CELLOS_DRAIN_TIMEOUT_SECONDS: '60', CELLOS_HOST_LABELS: 'only=leaving' },
+    });
+    try {
+      await leaving.start();
+      const run = await client.start(
+        shDocument('sleep 4; echo done', { spec: { placement: { labels: { only: 'leaving' } } } }),
+      );
+      await until(
+        'running on the leaving host',
+        () => run.status(),
+        (s) => s.phase === 'running',
+      );
+      const t0 = Date.now();
+      const stopped = leaving.stop();
+      await until(
+        'draining',
+        () => leaving.log(),
+        (log) => log.includes('draining: no new cells'),
+      );
+      // Asks for the leaving host's label: no other host can take it, so it stays queued.
+      const next = await client.start(shDocument('true', { spec: { placement: { labels: { only: 'leaving' } } } }));
+      const r = await run.result();
+      expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+      expect(r.stdout.tail).toBe('done\n');
+      await stopped;
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      expect((await next.status()).phase).toBe('queued');
+      await next.kill('the host left');
+      expect((await next.result()).outcome).toEqual({
+        kind: 'cancelled',
+        reason: 'killed while queued: the host left',
+      });
+    } finally {
+      await leaving.dispose();
+    }
   }, 120_000);
 });

@@ -30,7 +30,7 @@ export async function worker(opts: WorkerCommandOptions, io: CliIo): Promise<Wor
   const target = await resolveTemporal(cfg, { ...io, env }, { start: true, waitForServer: true });
   const running = await startWorker({ cfg, target, env, logLevel: 'INFO' });
   io.stderr.write(
-    `cellos: worker for host ${running.worker.hostId} on ${target.connection.address}: task queues ${running.worker.taskQueue} and ${running.worker.hostTaskQueue}, up to ${cfg.maxConcurrentCells} cells (Ctrl-C stops it)\n`,
+    `cellos: worker for host ${running.worker.hostId}${labelsText(cfg.hostLabels)} on ${target.connection.address}: task queues ${running.worker.taskQueue} and ${running.worker.hostTaskQueue}, up to ${cfg.maxConcurrentCells} cells within ${gib(running.worker.room.limits.memoryBudgetBytes)} GiB of cell memory (Ctrl-C drains and stops it)\n`,
   );
   const signal = await waitForStop(io, running);
   const cells = running.worker.room.use().cells;
@@ -61,4 +61,15 @@ export async function worker(opts: WorkerCommandOptions, io: CliIo): Promise<Wor
     again();
   }
   return { exitCode: 0, signal };
+}
+
+function labelsText(labels: Readonly<Record<string, string>>): string {
+  const text = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return text ? ` {${text}}` : '';
+}
+
+function gib(bytes: number): string {
+  return (bytes / 1024 ** 3).toFixed(1);
 }
