@@ -52,7 +52,18 @@ const admission = proxyLocalActivities<Pick<CellActivities, 'admitCell'>>({
 
 const DEFAULT_HOST_SCHEDULE_TO_START_S = 120;
 
+/**
+ * Cells started before pull placement run where they were admitted. The others wait in the launch
+ * queue of their labels until a host with room claims them.
+ */
+const PULL_PLACEMENT_PATCH = 'pull-placement';
+
 export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult> {
+  // Asked in the first activation, before the local activity: asked after it, a replay would meet
+  // the marker in another workflow task than the first run did whenever the local activity's
+  // result and the next commands were recorded in two tasks (a local activity is resolved from its
+  // marker within the task that recorded it), and fail as non-deterministic.
+  const pull = patched(PULL_PLACEMENT_PATCH);
   const cell = new CellState({ indexed: input.indexed !== false, scheduleId: input.scheduleId });
   setHandler(statusQuery, () => cell.toStatus());
   setHandler(killSignal, ({ reason }) => {
@@ -80,7 +91,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
 
   let host: HostActivities | undefined;
   try {
-    const hostId = await placeCell(input, admitted, ref, cell);
+    const hostId = pull ? await claimHost(input, admitted, ref, cell) : admitted.hostId;
     if (hostId === undefined) {
       cell.end({ kind: 'cancelled', reason: `killed while queued: ${cell.killRequest ?? 'kill requested'}` });
     } else {
@@ -129,20 +140,13 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
   return cell.toResult();
 }
 
-/**
- * Cells started before pull placement run where they were admitted. The others wait in the launch
- * queue of their labels until a host with room claims them.
- */
-const PULL_PLACEMENT_PATCH = 'pull-placement';
-
-/** The host that took the cell, or undefined if a kill came first. */
-async function placeCell(
+/** The host that took the cell from its launch queue, or undefined if a kill came first. */
+async function claimHost(
   input: CellWorkflowInput,
   admitted: Admission,
   ref: SandboxRef,
   cell: CellState,
 ): Promise<string | undefined> {
-  if (!patched(PULL_PLACEMENT_PATCH)) return admitted.hostId;
   cell.enter('queued');
   const labels = admitted.labels ?? '';
   const { claimCell } = proxyActivities<Pick<CellActivities, 'claimCell'>>({
