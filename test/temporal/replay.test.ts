@@ -10,13 +10,14 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
-import { Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { CellFailedError } from '../../src/client/cell-client.ts';
 import {
   CELL_WORKFLOW_TYPE,
   cellWorkflowId,
+  launchTaskQueue,
   signals,
   type CellResult,
   type CellWorkflowInput,
@@ -131,16 +132,30 @@ function recordHistories(): void {
       await save('invalid-document', handle.workflowId, handle.firstExecutionRunId);
     },
     async 'host-lost'() {
-      // The host activities go to a queue no worker polls: the host "never picks up the work".
+      // A host claims the cell and is never seen again: a stand-in host answers the claim on the
+      // launch queue of a queue family no worker serves, so the run goes to a queue nobody polls.
       const d = doc('true');
-      const handle = await bed.client.temporal.workflow.start(CELL_WORKFLOW_TYPE, {
-        taskQueue: bed.taskQueue,
-        workflowId: idOf(d),
-        args: [input(d, { taskQueue: `${bed.taskQueue}-unpolled`, hostScheduleToStartSeconds: 1 })],
+      const lostQueue = `${bed.taskQueue}-unpolled`;
+      const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const claimer = await Worker.create({
+        connection,
+        taskQueue: launchTaskQueue(lostQueue, ''),
+        activities: { claimCell: () => Promise.resolve({ hostId: 'gone' }) },
       });
-      const r = (await handle.result()) as CellResult;
-      expect(r.outcome.kind).toBe('host-lost');
-      await save('host-lost', handle.workflowId, handle.firstExecutionRunId);
+      try {
+        await claimer.runUntil(async () => {
+          const handle = await bed.client.temporal.workflow.start(CELL_WORKFLOW_TYPE, {
+            taskQueue: bed.taskQueue,
+            workflowId: idOf(d),
+            args: [input(d, { taskQueue: lostQueue, hostScheduleToStartSeconds: 1 })],
+          });
+          const r = (await handle.result()) as CellResult;
+          expect(r.outcome.kind).toBe('host-lost');
+          await save('host-lost', handle.workflowId, handle.firstExecutionRunId);
+        });
+      } finally {
+        await connection.close();
+      }
     },
     async 'killed-before-start'() {
       const d = doc('echo never');
@@ -152,7 +167,7 @@ function recordHistories(): void {
         signalArgs: [{ reason: 'changed my mind' }],
       });
       const r = (await handle.result()) as CellResult;
-      expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'killed before start: changed my mind' });
+      expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'killed while queued: changed my mind' });
       expect(r.sandboxStartedAt).toBeUndefined();
       await save('killed-before-start', handle.workflowId, handle.signaledRunId);
     },
