@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { CellClient } from '../src/client/cell-client.ts';
 import { parseCellDocument } from '../src/document/parse.ts';
 import { createCellHost } from '../src/host/cell-host.ts';
@@ -31,6 +31,12 @@ async function main() {
     hostId: `bench${process.pid}`,
     stateDir: join(dir, 'host'),
     defaultRootfs: process.env.CELLOS_DEFAULT_ROOTFS ?? join(projectRoot, '.tools/rootfs/busybox'),
+  });
+  // Figures only on stdout: the worker's own lines at WARN (not the expected one about host queues).
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      if (!entry.message.startsWith('No workflows registered')) console.error(`[${entry.level}] ${entry.message}`);
+    }),
   });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const taskQueue = 'bench';
