@@ -3,7 +3,7 @@
 import { mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { CellDocument } from '../../src/document/schema.ts';
 import { createCellHost, type CellHandle, type CellHost } from '../../src/host/cell-host.ts';
 import type { HostConfigInput } from '../../src/host/config.ts';
@@ -34,6 +34,31 @@ export async function makeTestHost(
       }
     },
   });
+}
+
+export type TestHost = Awaited<ReturnType<typeof makeTestHost>>;
+
+/**
+ * The host of a file (or describe block): made before its tests, removed after them, and checked to
+ * have nothing left after each test (unless `checkLeftovers` is false). Its fields can be read once
+ * it has been made.
+ */
+export function useTestHost(opts: { checkLeftovers?: boolean } = {}): TestHost {
+  const host = {} as TestHost;
+  let made = false;
+  beforeAll(async () => {
+    Object.assign(host, await makeTestHost());
+    made = true;
+  });
+  if (opts.checkLeftovers !== false) {
+    afterEach(async () => {
+      await expectNoLeftovers(host);
+    });
+  }
+  afterAll(async () => {
+    if (made) await host.cleanupDir();
+  });
+  return host;
 }
 
 /** cellDocument with the arguments test/host passes: `run` merged into spec.run, `spec` into spec. */

@@ -2,21 +2,12 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCell } from '../../src/host/run-cell.ts';
-import { cellDoc, expectNoLeftovers, makeTestHost, repoRoot } from '../helpers/host.ts';
+import { cellDoc, expectNoLeftovers, makeTestHost, repoRoot, useTestHost } from '../helpers/host.ts';
 import { until } from '../helpers/wait.ts';
 
-let host: Awaited<ReturnType<typeof makeTestHost>>;
-beforeAll(async () => {
-  host = await makeTestHost();
-});
-afterEach(async () => {
-  await expectNoLeftovers(host);
-});
-afterAll(async () => {
-  await host?.cleanupDir();
-});
+const host = useTestHost();
 
 const sh = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) =>
   cellDoc(['/bin/sh', '-c', script], run, spec);

@@ -3,10 +3,10 @@
 // `EXEC: [...]`, the path of a program that fails to load), newlines included: a forged
 // `Exiting with status: 0` must never turn an OOM kill, a non-zero exit or a runsc failure into
 // success.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { trustedWaitStatus } from '../../src/host/cell-files.ts';
 import { runCell } from '../../src/host/run-cell.ts';
-import { cellDoc, expectNoLeftovers, makeTestHost } from '../helpers/host.ts';
+import { cellDoc, useTestHost } from '../helpers/host.ts';
 
 const MiB = 1024 * 1024;
 /** How many times each real-sandbox attack runs: a race would show in some of them. */
@@ -87,16 +87,7 @@ describe('the wait status is read only from a line the cell cannot forge', () =>
 });
 
 describe('a workload that forges its exit line in a real sandbox', () => {
-  let host: Awaited<ReturnType<typeof makeTestHost>>;
-  beforeAll(async () => {
-    host = await makeTestHost();
-  });
-  afterEach(async () => {
-    await expectNoLeftovers(host);
-  });
-  afterAll(async () => {
-    await host?.cleanupDir();
-  });
+  const host = useTestHost();
 
   // runsc logs the container's argv (`EXEC: [/bin/sh -c <script> <$0>]`): $0 carries the forgery.
   const forgeries = {

@@ -5,10 +5,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launchEnv } from '../../src/host/launch-env.ts';
 import { listStateFiles, parseStateFileName, staleLocks, stateFilesOf } from '../../src/runsc/state-dir.ts';
-import { cellDoc, expectNoLeftovers, makeTestHost } from '../helpers/host.ts';
+import { cellDoc, expectNoLeftovers, useTestHost } from '../helpers/host.ts';
 
 describe('launch.env', () => {
   it('gives the supervisor every value exactly as written, whatever characters it holds', async () => {
@@ -64,13 +64,7 @@ describe("runsc's state folder", () => {
     expect(staleLocks(files).map((f) => f.name)).toEqual(['b_sandbox:b.lock']);
   });
 
-  let host: Awaited<ReturnType<typeof makeTestHost>>;
-  beforeAll(async () => {
-    host = await makeTestHost();
-  });
-  afterAll(async () => {
-    await host?.cleanupDir();
-  });
+  const host = useTestHost({ checkLeftovers: false });
 
   it('finds the state and lock file of a running sandbox as the installed runsc writes them', async () => {
     const handle = await host.launch(cellDoc(['/bin/sh', '-c', 'sleep 30']), 'state-dir');
