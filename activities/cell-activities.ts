@@ -169,6 +169,26 @@ export function createCellActivities({
         durationMs: exit.endedAtMs - exit.startedAtMs,
       });
       const removing = Date.now();
+      if (handle.runscId !== undefined) {
+        // A warm sandbox takes ~1.5 s to delete: the host does it after the result is out. If this
+        // process dies first, the reconciler removes it (the workflow is over by then).
+        const warm = handle.runscId;
+        await failpoint('during-remove');
+        host.removeLater(handle, (err) => {
+          if (err) {
+            log('warm sandbox removal failed; the reconciler removes it', {
+              ...cell,
+              phase: 'remove',
+              warm,
+              error: err.message,
+            });
+            return;
+          }
+          metrics.phaseDuration('remove', Date.now() - removing);
+          log('sandbox removed', { ...cell, phase: 'remove', warm });
+        });
+        return { ...exit, removed: true };
+      }
       try {
         await failpoint('during-remove');
         await host.remove(handle);

@@ -107,6 +107,7 @@ export class CellState {
       endedAt: iso(Date.now())!,
       sandboxStartedAt: iso(exit?.startedAtMs),
       sandboxEndedAt: iso(exit?.endedAtMs),
+      warmSandbox: exit?.warmSandbox,
       phases,
       cleanupError: this.cleanupError ?? (exit && !exit.removed ? exit.removeError : undefined),
       scheduleId: this.opts.scheduleId,

@@ -89,7 +89,7 @@ export function decodeWaitStatus(
 export function outcomeOf(
   record: SupervisorRecord,
   kill: KillRecord | undefined,
-  details: { runscError?: string; memoryMaxBytes?: number | undefined } = {},
+  details: { runscError?: string; memoryMaxBytes?: number | undefined; warm?: boolean } = {},
 ): CellOutcome {
   const status = record.waitStatus;
   const decoded = status === null ? undefined : decodeWaitStatus(status);
@@ -98,7 +98,10 @@ export function outcomeOf(
   const diedOfSigkill =
     (decoded?.kind === 'signaled' && decoded.signalNumber === 9) ||
     (decoded?.kind === 'exited' && decoded.code === 137) ||
-    (status === null && record.runscExitCode === 137);
+    (status === null && record.runscExitCode === 137) ||
+    // In a warm sandbox, `runsc exec` loses its sandbox when the sandbox is killed and exits 128
+    // with no status (a workload's own exit 128 has one).
+    (status === null && details.warm === true && record.runscExitCode === 128);
   // Every cell has a memory cgroup now, and on cgroup v1 its failure counter also counts limits
   // that were touched without a kill: a SIGKILL we sent ourselves (deadline, request) wins.
   const weSentSigkill = kill?.signals.includes('SIGKILL') ?? false;
@@ -107,7 +110,10 @@ export function outcomeOf(
   }
   if (decoded === undefined) {
     // Killed before it started (-1), or runsc itself was killed by our signal.
-    if (kill && [-1, 137, 143].includes(record.runscExitCode)) return killOutcome(kill, undefined);
+    // (In a warm sandbox, a SIGKILL that came before the cell's process started ends runsc exec with 128.)
+    if (kill && ([-1, 137, 143].includes(record.runscExitCode) || (details.warm && record.runscExitCode === 128))) {
+      return killOutcome(kill, undefined);
+    }
     return {
       kind: 'failed',
       error: details.runscError ?? `runsc exited ${record.runscExitCode} without reporting the workload's status`,

@@ -17,6 +17,8 @@ import type { TemporalTarget } from './temporal.ts';
 
 export interface RunningWorker {
   readonly worker: CellWorker;
+  /** The worker's connection (closed by stop()): a client on it can start cells eagerly. */
+  readonly connection: TemporalWorker.NativeConnection;
   /** Settles when the worker stops; rejects when it fails. */
   readonly running: Promise<void>;
   /** Graceful: in-flight activities get the worker's grace, then the connection closes. Idempotent. */
@@ -47,7 +49,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     ]);
   const runtime = installRuntime(temporalWorker, opts);
   const log = (message: string, fields: Record<string, unknown>) => runtime.logger.info(message, fields);
-  const host = await createCellHost(opts.cfg.host, opts.env);
+  const host = await createCellHost(opts.cfg.host, opts.env, { log });
   const dataConverter = await dataConverterOf(opts.cfg);
   const workflowBundle = await loadWorkflowBundle({ failureConverterPath: dataConverter?.failureConverterPath });
   const connection = await connectNative(opts.target.connection);
@@ -81,13 +83,15 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       try {
         await running;
       } finally {
-        await connection.close();
+        // The warm pool's unused sandboxes go with the worker (a SIGKILLed one leaves them to the next).
+        await Promise.all([connection.close(), host.shutdown()]);
       }
     })();
     return stopping;
   };
   return {
     worker,
+    connection,
     running,
     stop,
     async drainAndStop(timeoutMs) {

@@ -50,6 +50,8 @@ export interface CellResult {
   readonly endedAt: string;
   readonly sandboxStartedAt: string | undefined;
   readonly sandboxEndedAt: string | undefined;
+  /** The warm sandbox the cell ran in (booted before it came, see the README's "Warm sandboxes"), when it did. */
+  readonly warmSandbox?: string | undefined;
   readonly phases: PhaseDurations;
   /** Set when the cell could not be cleaned up completely (the reconciler finishes it). */
   readonly cleanupError: string | undefined;
@@ -105,6 +107,8 @@ export interface CellExit {
   readonly endedAtMs: number;
   readonly stdout: OutputTail;
   readonly stderr: OutputTail;
+  /** The warm sandbox the cell ran in (`runsc exec`), when it did; its own sandbox otherwise. */
+  readonly warmSandbox?: string | undefined;
 }
 
 /** A cell's exit as the run activity reports it, with whether it already removed the sandbox. */

@@ -19,6 +19,16 @@ export interface CellRecord {
   /** The secrets put into its environment, by name: their values are redacted from its output. */
   readonly secretNames?: readonly string[] | undefined;
   readonly createdAtMs: number;
+  /**
+   * The runsc container the cell runs in when it is not its own: a warm sandbox the host booted
+   * before the cell came (runsc ids cannot be renamed). Signals, deletion and its traces go there.
+   */
+  readonly runscId?: string | undefined;
+}
+
+/** The runsc container of a cell: its own sandbox id, or the warm sandbox it was given. */
+export function runscIdOf(record: CellRecord): string {
+  return record.runscId ?? record.sandboxId;
 }
 
 /** The files of a cell folder; those from supervisor.pid down are written by supervisor.sh. */
@@ -43,6 +53,17 @@ export const cellFile = {
   runscRunLog: 'runsc.run.log',
   runscBootLog: 'runsc.boot.log',
   result: 'result.json',
+  // A cell in a warm sandbox (mode exec): its process specs, runsc exec's logs, its pid in the sandbox.
+  processSpec: 'process.json',
+  hostnameSpec: 'hostname.json',
+  runscExecLog: 'runsc.exec.log',
+  runscHostnameLog: 'runsc.hostname.log',
+  hostnameErr: 'hostname.err',
+  execPid: 'exec.pid',
+  // A warm sandbox of the pool, until a cell is given it (mode boot).
+  pool: 'pool.json',
+  booted: 'booted',
+  bootErr: 'boot.err',
 } as const;
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
@@ -84,9 +105,10 @@ export async function writeNeverStarted(dir: string): Promise<void> {
 }
 
 /** The full record of a finished cell: its result.json plus what runsc and the files say; undefined until it ends. */
-export async function readSupervisorRecord(dir: string): Promise<SupervisorRecord | undefined> {
+export async function readSupervisorRecord(dir: string, warm = false): Promise<SupervisorRecord | undefined> {
   const result = await readResult(dir);
   if (!result) return undefined;
+  if (warm) return readExecRecord(dir, result);
   const [bootLog, runLog, started, ended, stdoutDropped, stderrDropped] = await Promise.all([
     readLogEnds(join(dir, cellFile.runscBootLog)),
     readLogEnds(join(dir, cellFile.runscRunLog)),
@@ -104,6 +126,26 @@ export async function readSupervisorRecord(dir: string): Promise<SupervisorRecor
   return {
     runscExitCode: result.runscExitCode,
     waitStatus,
+    startedAtMs: started ?? 0,
+    endedAtMs: ended ?? started ?? 0,
+    oomCount: result.oomCount,
+    stdoutDropped,
+    stderrDropped,
+  };
+}
+
+/** A cell run by `runsc exec` in a warm sandbox: runsc exec's own log holds the wait status. */
+async function readExecRecord(dir: string, result: ResultFile): Promise<SupervisorRecord> {
+  const [execLog, started, ended, stdoutDropped, stderrDropped] = await Promise.all([
+    readLogEnds(join(dir, cellFile.runscExecLog)),
+    mtimeMs(join(dir, cellFile.started)),
+    mtimeMs(join(dir, cellFile.ended)),
+    readCount(join(dir, cellFile.stdoutDropped)),
+    readCount(join(dir, cellFile.stderrDropped)),
+  ]);
+  return {
+    runscExitCode: result.runscExitCode,
+    waitStatus: trustedWaitStatus(execLog, result.runscExitCode),
     startedAtMs: started ?? 0,
     endedAtMs: ended ?? started ?? 0,
     oomCount: result.oomCount,
@@ -183,7 +225,9 @@ export async function readSupervisorPid(dir: string): Promise<number | undefined
 }
 
 /** Whether the sandbox got as far as starting the workload (runsc's boot log says so). */
-export async function workloadStarted(dir: string): Promise<boolean> {
+export async function workloadStarted(dir: string, warm = false): Promise<boolean> {
+  // runsc exec writes the process's pid in the sandbox once it has started it.
+  if (warm) return (await readFile(join(dir, cellFile.execPid), 'utf8').catch(() => '')).trim() !== '';
   const boot = await readFile(join(dir, cellFile.runscBootLog), 'utf8').catch(() => '');
   return boot.includes('Process should have started');
 }

@@ -18,20 +18,23 @@ import {
   type HostConfig,
   type HostConfigInput,
 } from './config.ts';
-import { cellDirOf, handleOf, type CellHandle, type HostContext } from './context.ts';
+import { cellDirOf, handleOf, inBackground, type CellHandle, type HostContext } from './context.ts';
 import { kill, type KillOptions } from './kill.ts';
 import { start } from './launch.ts';
-import { prepare } from './prepare.ts';
+import { hostPolicy, prepare, warmMisfitOf } from './prepare.ts';
+import { checkHostPolicy } from '../bundle/config.ts';
 import { remove, removeById } from './remove.ts';
-import { readMountCheckScript } from './mount-check.ts';
+import { readMountCheckScript, realAllowlist } from './mount-check.ts';
 import { cellRedactor } from './redact.ts';
 import { childEnv } from '../runsc/child-env.ts';
 import { createSpawner } from './spawner.ts';
 import { cellState, wait, type CellExit, type CellState, type WaitOptions } from './wait.ts';
+import { createWarmPool, warmRootfsProblem, type WarmPool } from './warm-pool.ts';
 
 export type { CellHandle } from './context.ts';
 export type { KillOptions } from './kill.ts';
 export type { CellExit, CellState, WaitOptions } from './wait.ts';
+export type { WarmPool, WarmPoolStats } from './warm-pool.ts';
 
 export interface CellHost {
   readonly config: HostConfig;
@@ -56,15 +59,39 @@ export interface CellHost {
   readOutput(handle: CellHandle, maxBytes: number): Promise<{ stdout: OutputTail; stderr: OutputTail }>;
   /** Whether the sandbox got as far as starting the workload (runsc's boot log says so). */
   workloadStarted(handle: CellHandle): Promise<boolean>;
+  /**
+   * Removes a finished cell without holding up its caller: a warm sandbox takes ~1.5 s to delete,
+   * which its result need not wait for. shutdown() waits for these; if the process dies first, the
+   * reconciler removes what is left (the cell's workflow is over by then).
+   */
+  removeLater(handle: CellHandle, onDone?: (error: Error | undefined) => void): void;
+  /** Waits for the removals removeLater started (and those they start meanwhile). */
+  flushRemovals(): Promise<void>;
+  /**
+   * Why this document would boot its own sandbox rather than run in a warm one (it names its own
+   * rootfs, mounts, tmpfs, cpu quota...; or the host keeps none); undefined when it fits. Policy
+   * refusals throw as prepare's would.
+   */
+  warmMisfit(doc: CellDocument): Promise<string | undefined>;
+  /** The host's warm sandboxes, when it keeps any (HostConfigInput.warmPoolSize). */
+  readonly warmPool: WarmPool | undefined;
   /** Lets the supervisor launcher go (running cells are not affected). */
   close(): void;
+  /** Stops the warm pool (its unused sandboxes removed), waits for removeLater's removals, then close(). */
+  shutdown(): Promise<void>;
   /** Whether this process is preparing the sandbox now (its files exist before its record does). */
   isPreparing(sandboxId: string): boolean;
+}
+
+export interface CellHostOptions {
+  /** Lines about the host's own work (its warm pool); one JSON line on stderr each by default. */
+  readonly log?: ((message: string, fields: Record<string, unknown>) => void) | undefined;
 }
 
 export async function createCellHost(
   input: HostConfigInput,
   env: Readonly<Record<string, string | undefined>> = {},
+  opts: CellHostOptions = {},
 ): Promise<CellHost> {
   if (process.platform !== 'linux') throw new UnsupportedPlatformError(process.platform);
   const config = normalizeHostConfig(input, env);
@@ -99,7 +126,24 @@ export async function createCellHost(
     spawner: await createSpawner(hostEnv),
     mountCheckScript: await readMountCheckScript(),
     preparing: new Map(),
+    background: new Set(),
+    log: opts.log ?? ((message, fields) => console.error(JSON.stringify({ message, ...fields }))),
+    warmPool: undefined,
   };
+  if (config.warmPoolSize > 0) {
+    const problem = await warmRootfsProblem(config.defaultRootfs);
+    if (problem !== undefined) {
+      throw new HostConfigError(`${problem}: use a default rootfs that has it, or set CELLOS_WARM_POOL_SIZE=0`);
+    }
+    ctx.warmPool = createWarmPool({
+      ctx,
+      policy: hostPolicy(config, await realAllowlist(config.allowedMounts)),
+      size: config.warmPoolSize,
+      removeById: (id) => removeById(ctx, id),
+      log: ctx.log,
+    });
+    await ctx.warmPool.start();
+  }
 
   return {
     config,
@@ -133,9 +177,30 @@ export async function createCellHost(
       const redact = cellRedactor(config.secrets, handle.secretNames);
       return { stdout: { ...stdout, tail: redact(stdout.tail) }, stderr: { ...stderr, tail: redact(stderr.tail) } };
     },
-    workloadStarted: (handle) => workloadStarted(handle.cellDir),
+    workloadStarted: (handle) => workloadStarted(handle.cellDir, handle.runscId !== undefined),
+    removeLater: (handle, onDone) =>
+      inBackground(ctx, () =>
+        remove(ctx, handle).then(
+          () => onDone?.(undefined),
+          (err: unknown) => onDone?.(err instanceof Error ? err : new Error(String(err))),
+        ),
+      ),
+    warmPool: ctx.warmPool,
+    async warmMisfit(doc) {
+      const policy = hostPolicy(config, await realAllowlist(config.allowedMounts));
+      checkHostPolicy(doc, policy);
+      return warmMisfitOf(ctx, doc, policy);
+    },
     close: () => ctx.spawner.close(),
-    isPreparing: (sandboxId) => ctx.preparing.has(sandboxId),
+    async flushRemovals() {
+      while (ctx.background.size > 0) await Promise.all([...ctx.background]);
+    },
+    async shutdown() {
+      await ctx.warmPool?.stop();
+      while (ctx.background.size > 0) await Promise.all([...ctx.background]);
+      ctx.spawner.close();
+    },
+    isPreparing: (sandboxId) => ctx.preparing.has(sandboxId) || (ctx.warmPool?.owns(sandboxId) ?? false),
   };
 }
 

@@ -1,7 +1,7 @@
 // Per-cell cgroups. runsc removes its own cgroup when `runsc run` exits, taking the OOM record
 // with it, so each cell gets a parent cgroup that holds the memory limit and outlives runsc:
 // <root>/<parent>/<sandboxId>/ with runsc's at <...>/<sandboxId>/sandbox.
-import { access, mkdir, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type CgroupMode = 'v1' | 'v2' | 'none';
@@ -50,6 +50,49 @@ export async function prepareCellCgroup(
   await writeFile(join(dir, 'memory.max'), String(memoryMaxBytes));
   await writeFile(join(dir, 'memory.swap.max'), '0').catch(() => undefined);
   return { cgroupsPath, oomProbe: join(dir, 'memory.events') };
+}
+
+/** The file the supervisor reads for a cell's OOM count (see prepareCellCgroup). */
+export function cellOomProbe(mode: CgroupMode, parent: string, sandboxId: string): string | undefined {
+  if (mode === 'v1') return join(ROOT, 'memory', parent, sandboxId, 'memory.failcnt');
+  if (mode === 'v2') return join(ROOT, parent, sandboxId, 'memory.events');
+  return undefined;
+}
+
+/**
+ * Gives a booted sandbox (a warm one) a cell's own memory and pids limits: the per-cell parent holds
+ * the exact memory limit, runsc's own cgroup below it the limit plus `headroomBytes` (as the bundle
+ * would have set it), and the pids limit. The order keeps a child's limit under its parent's at every
+ * step. Throws when the kernel refuses (e.g. a limit under what the sandbox already uses).
+ */
+export async function setBootedCellLimits(
+  mode: CgroupMode,
+  parent: string,
+  sandboxId: string,
+  limits: { readonly memoryBytes: number; readonly headroomBytes: number; readonly pids: number | undefined },
+): Promise<void> {
+  if (mode === 'none') return;
+  const memBase = mode === 'v1' ? join(ROOT, 'memory') : ROOT;
+  const memFile = mode === 'v1' ? 'memory.limit_in_bytes' : 'memory.max';
+  const outer = join(memBase, parent, sandboxId, memFile);
+  const inner = join(memBase, parent, sandboxId, 'sandbox', memFile);
+  const current = Number((await readFile(outer, 'utf8')).trim());
+  const writes: [string, number][] = [
+    [outer, limits.memoryBytes],
+    [inner, limits.memoryBytes + limits.headroomBytes],
+  ];
+  // Raising: the parent first; lowering: runsc's cgroup first.
+  if (Number.isFinite(current) && limits.memoryBytes < current) writes.reverse();
+  for (const [file, value] of writes) await writeFile(file, String(value));
+  if (limits.pids !== undefined) {
+    const pidsFile =
+      mode === 'v1'
+        ? join(ROOT, 'pids', parent, sandboxId, 'sandbox', 'pids.max')
+        : join(ROOT, parent, sandboxId, 'sandbox', 'pids.max');
+    await writeFile(pidsFile, String(limits.pids)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err; // no pids controller here: the bundle's limit was a backstop only
+    });
+  }
 }
 
 /** Removes the cell's cgroup folders from every controller, deepest first. Idempotent. */

@@ -43,6 +43,8 @@ export interface HostConfigInput {
   imageCacheMaxBytes?: number | undefined;
   /** Caps on the work one image may cost (IMAGE_LIMIT_DEFAULTS for those not given). */
   imageLimits?: Partial<ImageLimits> | undefined;
+  /** Warm sandboxes the host keeps booted for cells that fit their shape (see warm-pool.ts); 0: none. */
+  warmPoolSize?: number | undefined;
 }
 
 export interface HostConfig {
@@ -69,6 +71,7 @@ export interface HostConfig {
   readonly prepareTimeoutMs: number;
   readonly imageCacheMaxBytes: number;
   readonly imageLimits: ImageLimits;
+  readonly warmPoolSize: number;
 }
 
 const MiB = 1024 * 1024;
@@ -78,6 +81,9 @@ export const HOST_DEFAULTS = {
   prepareTimeoutMs: 120_000,
   imageCacheMaxBytes: 8 * 1024 * MiB,
 } as const;
+
+/** The most warm sandboxes one host keeps (each holds ~12-15 MiB while idle). */
+export const MAX_WARM_POOL_SIZE = 64;
 
 /** A host setting that is wrong (see ConfigError); thrown by normalizeHostConfig and createCellHost. */
 export class HostConfigError extends ConfigError {
@@ -146,6 +152,12 @@ export function normalizeHostConfig(
       `default memory per cell ${memory.defaultBytes} must not be more than the maximum ${memory.maxBytes}`,
     );
   }
+  const warmPoolSize = input.warmPoolSize ?? 0;
+  if (!Number.isInteger(warmPoolSize) || warmPoolSize < 0 || warmPoolSize > MAX_WARM_POOL_SIZE) {
+    throw new HostConfigError(
+      `warm pool size ${warmPoolSize} must be a whole number from 0 (no warm sandboxes) to ${MAX_WARM_POOL_SIZE}`,
+    );
+  }
   if (platform !== undefined && !['systrap', 'ptrace', 'kvm'].includes(platform)) {
     throw new HostConfigError(`runsc platform ${JSON.stringify(platform)} must be systrap, ptrace or kvm`);
   }
@@ -199,6 +211,7 @@ export function normalizeHostConfig(
     prepareTimeoutMs: input.prepareTimeoutMs ?? HOST_DEFAULTS.prepareTimeoutMs,
     imageCacheMaxBytes: input.imageCacheMaxBytes ?? HOST_DEFAULTS.imageCacheMaxBytes,
     imageLimits: normalizeImageLimits(input.imageLimits),
+    warmPoolSize,
   };
 }
 

@@ -1,10 +1,11 @@
 // Killing a cell on a deadline or a request: SIGTERM, the grace, then SIGKILL. The kill record is
 // written before each signal, so that the outcome says who killed it and with what, and so that a
 // cell not started yet is never started.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KillReason, KillRecord } from '../cell/outcome.ts';
-import { cellFile, hasResult, readKill, readRecord, writeJsonAtomic } from './cell-files.ts';
+import { cellFile, hasResult, readKill, readRecord, runscIdOf, writeJsonAtomic } from './cell-files.ts';
 import type { CellHandle, HostContext } from './context.ts';
 import { cellState } from './wait.ts';
 
@@ -66,15 +67,28 @@ async function send(
     const st = await cellState(handle);
     if (st === 'exited' || st === 'lost') return;
     if (st === 'running') {
-      const sent = await ctx.runsc
-        .kill(handle.sandboxId, signal, { all: signal === 'SIGKILL', network: handle.network })
-        .catch(() => 'not-running' as const);
+      const sent = await signalCell(ctx, handle, signal).catch(() => 'not-running' as const);
       if (sent === 'sent') return;
     }
     // 'prepared': start() sees the kill record and does not launch.
     if (st === 'prepared' || !(await readRecord(handle.cellDir))) return;
     await sleep(100);
   }
+}
+
+/**
+ * SIGTERM goes to the cell's process, as it would to a sandbox's init; SIGKILL to every process in
+ * the sandbox. In a warm sandbox the cell's process is not the init: SIGTERM is sent to its pid
+ * there, which runsc exec wrote once it started it (until then, nothing can take it yet).
+ */
+async function signalCell(ctx: HostContext, handle: CellHandle, signal: KillSignal): Promise<'sent' | 'not-running'> {
+  const container = runscIdOf(handle);
+  if (signal === 'SIGKILL' || handle.runscId === undefined) {
+    return ctx.runsc.kill(container, signal, { all: signal === 'SIGKILL', network: handle.network });
+  }
+  const pid = Number.parseInt(await readFile(join(handle.cellDir, cellFile.execPid), 'utf8').catch(() => ''), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return 'not-running';
+  return ctx.runsc.kill(container, signal, { pid, network: handle.network });
 }
 
 async function writeKillRecord(handle: CellHandle, record: KillRecord): Promise<void> {

@@ -3,8 +3,12 @@
 import { shellQuote } from '../runsc/shell-quote.ts';
 
 export interface SupervisorArgs {
+  /** run: `runsc run` of the cell's bundle; exec: the cell in warm sandbox `container`; boot: a warm sandbox. */
+  readonly mode: 'run' | 'exec' | 'boot';
   readonly bundleDir: string;
   readonly sandboxId: string;
+  /** The warm sandbox a cell runs in (mode exec). */
+  readonly container?: string | undefined;
   readonly maxStdoutBytes: number;
   readonly maxStderrBytes: number;
   readonly oomProbe: string | undefined;
@@ -15,6 +19,8 @@ export interface SupervisorArgs {
 /** The supervisor's parameters as a shell file it sources: every value one sh word. */
 export function launchEnv(a: SupervisorArgs): string {
   return [
+    `mode=${a.mode}`,
+    `container=${shellQuote(a.container ?? '')}`,
     `bundle=${shellQuote(a.bundleDir)}`,
     `id=${shellQuote(a.sandboxId)}`,
     `max_out=${shellQuote(String(a.maxStdoutBytes))}`,

@@ -4,20 +4,27 @@
 // mount-check.ts, whose prestart hook checks them again once runsc has mounted them). Idempotent
 // for one (cell, run key): the record is written last, and a prepare that finds it returns it
 // without touching anything.
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkHostPolicy, generateBundleConfig, serializeBundleConfig, type HostPolicy } from '../bundle/config.ts';
+import {
+  SANDBOX_MEMORY_HEADROOM,
+  checkHostPolicy,
+  generateBundleConfig,
+  serializeBundleConfig,
+  type HostPolicy,
+} from '../bundle/config.ts';
+import { cellProcessOf, hostnameProcessOf, warmMisfit } from '../bundle/warm-shape.ts';
 import { BundleConfigError } from '../bundle/errors.ts';
 import { sandboxIdFor } from '../bundle/ids.ts';
 import type { CellDocument } from '../document/schema.ts';
 import { resolveRootfs, rootfsPathsInBundles } from '../rootfs/index.ts';
 import { cellFile, readRecord, writeJsonAtomic, type CellRecord } from './cell-files.ts';
-import { cellCgroupPath, prepareCellCgroup } from './cgroups.ts';
-import { cellDirOf, handleOf, type CellHandle, type HostContext } from './context.ts';
+import { cellCgroupPath, cellOomProbe, prepareCellCgroup, setBootedCellLimits } from './cgroups.ts';
+import { cellDirOf, handleOf, inBackground, type CellHandle, type HostContext } from './context.ts';
 import type { HostConfig } from './config.ts';
 import { launchEnv } from './launch-env.ts';
 import { checkMountSources, mountCheckHook, realAllowlist } from './mount-check.ts';
-import { removeCellFiles } from './remove.ts';
+import { removeById, removeCellFiles } from './remove.ts';
 
 export async function prepare(ctx: HostContext, doc: CellDocument, runKey: string): Promise<CellHandle> {
   const sandboxId = sandboxIdFor(doc.spec.id, runKey);
@@ -62,6 +69,8 @@ async function prepareOnce(
     secretNames: [...doc.spec.authority.secretRefs],
     createdAtMs: Date.now(),
   };
+  const warm = await prepareWarm(ctx, doc, record, policy);
+  if (warm) return warm;
   const handle = handleOf(ctx, record);
   try {
     await mkdir(join(cellDir, 'pipes'), { recursive: true, mode: 0o700 });
@@ -89,6 +98,7 @@ async function prepareOnce(
     await mkdir(record.bundleDir, { recursive: true, mode: 0o700 });
     await writeFile(join(record.bundleDir, 'config.json'), serializeBundleConfig(ociConfig), { mode: 0o600 });
     const env = launchEnv({
+      mode: 'run',
       bundleDir: record.bundleDir,
       sandboxId,
       maxStdoutBytes: run.output.maxStdoutBytes,
@@ -107,8 +117,101 @@ async function prepareOnce(
   }
 }
 
+/**
+ * The cell in one of the host's warm sandboxes, when it fits their shape and one is ready; undefined
+ * otherwise (the cell boots its own). Its bundle is generated as for a cold cell, by the same
+ * generator: its process runs as it would have, the sandbox-wide rest is the pool's (see
+ * warm-shape.ts), its memory and pids limits are written into the sandbox's cgroups. A warm sandbox
+ * that cannot be given to the cell is removed, never given to another.
+ */
+async function prepareWarm(
+  ctx: HostContext,
+  doc: CellDocument,
+  base: CellRecord,
+  policy: HostPolicy,
+): Promise<CellHandle | undefined> {
+  const pool = ctx.warmPool;
+  if (!pool || warmMisfitOf(ctx, doc, policy) !== undefined) return undefined;
+  const { config } = ctx;
+  const runscId = pool.take();
+  if (runscId === undefined) return undefined;
+  const record: CellRecord = { ...base, runscId, bundleDir: join(config.bundleDir, runscId) };
+  const handle = handleOf(ctx, record);
+  try {
+    await mkdir(join(handle.cellDir, 'pipes'), { recursive: true, mode: 0o700 });
+    const cfg = generateBundleConfig(doc, {
+      ...policy,
+      sandboxId: base.sandboxId,
+      rootfsPath: config.defaultRootfs,
+      cgroupsPath: cellCgroupPath(config.cgroupParent, runscId),
+      mountSources: [],
+    });
+    await setBootedCellLimits(ctx.cgroupMode, config.cgroupParent, runscId, {
+      memoryBytes: record.memoryMaxBytes ?? config.memory.defaultBytes,
+      headroomBytes: SANDBOX_MEMORY_HEADROOM,
+      pids: cfg.linux.resources.pids?.limit,
+    });
+    await Promise.all([
+      writeFile(join(handle.cellDir, cellFile.processSpec), JSON.stringify(cellProcessOf(cfg)), { mode: 0o600 }),
+      writeFile(join(handle.cellDir, cellFile.hostnameSpec), JSON.stringify(hostnameProcessOf(cfg)), { mode: 0o600 }),
+      writeFile(
+        join(handle.cellDir, cellFile.launchEnv),
+        launchEnv({
+          mode: 'exec',
+          bundleDir: record.bundleDir,
+          sandboxId: base.sandboxId,
+          container: runscId,
+          maxStdoutBytes: doc.spec.run.output.maxStdoutBytes,
+          maxStderrBytes: doc.spec.run.output.maxStderrBytes,
+          oomProbe: cellOomProbe(ctx.cgroupMode, config.cgroupParent, runscId),
+          runscPath: config.runscPath,
+          globalFlags: ctx.runsc.globalFlags('none'),
+        }),
+        { mode: 0o600 },
+      ),
+    ]);
+    await writeJsonAtomic(join(handle.cellDir, cellFile.record), record);
+  } catch (err) {
+    // Not the cell's yet: its folder goes, and so does the warm sandbox (it may hold the cell's
+    // limits, or be gone: its cgroups missing). The cell boots its own instead.
+    await rm(handle.cellDir, { recursive: true, force: true }).catch(() => undefined);
+    await pool.handedOver(runscId);
+    inBackground(ctx, () => removeById(ctx, runscId));
+    ctx.log('warm sandbox could not be given to the cell; it boots its own', {
+      cellId: base.cellId,
+      sandboxId: base.sandboxId,
+      hostId: config.hostId,
+      phase: 'prepare',
+      warm: runscId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return undefined;
+  }
+  await pool.handedOver(runscId);
+  return handle;
+}
+
+/** Why a cell (already checked against the host's policy) cannot run warm here; undefined if it can. */
+export function warmMisfitOf(ctx: HostContext, doc: CellDocument, policy: HostPolicy): string | undefined {
+  const pool = ctx.warmPool;
+  if (!pool) return 'this host keeps no warm sandboxes (CELLOS_WARM_POOL_SIZE=0)';
+  const run = doc.spec.run;
+  // Cheap refusals before generating a bundle: these never fit.
+  if (run.rootfs !== undefined) return 'it names its own rootfs';
+  if (run.network !== 'none') return `its network is ${run.network}`;
+  if (run.mounts.length > 0) return 'it mounts host folders';
+  const config = generateBundleConfig(doc, {
+    ...policy,
+    sandboxId: 'probe',
+    rootfsPath: ctx.config.defaultRootfs,
+    cgroupsPath: '',
+    mountSources: [],
+  });
+  return warmMisfit(doc, config, pool.shapeKey);
+}
+
 /** What this host lets documents do, as the bundle generator takes it. */
-function hostPolicy(config: HostConfig, allowedMounts: readonly string[]): HostPolicy {
+export function hostPolicy(config: HostConfig, allowedMounts: readonly string[]): HostPolicy {
   return {
     secretEnv: config.secrets,
     secretGrants: config.secretGrants,

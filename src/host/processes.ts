@@ -135,3 +135,10 @@ function ownGroup(): number {
   }
   return ownPgid;
 }
+
+/** A process's identity over time: its pid and start time (a reused pid has another start time). */
+export async function processToken(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields.length >= 20 && fields[0] !== 'Z' ? `${pid}:${fields[19]}` : undefined;
+}

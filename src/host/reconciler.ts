@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSandboxId } from '../bundle/ids.ts';
 import { listStateFiles, staleLocks } from '../runsc/state-dir.ts';
-import { readRecord, type CellRecord } from './cell-files.ts';
+import { cellFile, readRecord, type CellRecord } from './cell-files.ts';
 import type { CellHost } from './cell-host.ts';
 import { listCellCgroupDirs } from './cgroups.ts';
 import { findHostProcesses } from './processes.ts';
@@ -168,8 +168,11 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
   /** Every sandbox id with a trace on this host, and its traces. */
   async function findTraces(): Promise<Map<string, Traces>> {
     const found = new Map<string, Traces>();
-    const add = (sandboxId: string, piece: Piece) => {
-      if (!isSandboxId(sandboxId)) return;
+    // A warm sandbox given to a cell carries its own id: its traces are the cell's.
+    const owner = new Map<string, string>();
+    const add = (id: string, piece: Piece) => {
+      if (!isSandboxId(id)) return;
+      const sandboxId = owner.get(id) ?? id;
       let t = found.get(sandboxId);
       if (!t) found.set(sandboxId, (t = { pieces: [] }));
       t.pieces.push(piece);
@@ -188,19 +191,32 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
       }
     };
 
+    // The records first: they say which warm sandboxes belong to which cell.
+    const unrecorded: string[] = [];
+    await sweep(`cell records in ${config.cellsDir}`, async () => {
+      for (const name of await readdirIfAny(config.cellsDir)) {
+        if (!isSandboxId(name)) continue;
+        const record = await readRecord(join(config.cellsDir, name));
+        if (record && record.sandboxId === name) {
+          add(name, { what: 'cell record', ageMs: age(record.createdAtMs), cellId: record.cellId });
+          found.get(name)!.record = record;
+          if (record.runscId !== undefined && record.runscId !== name) owner.set(record.runscId, name);
+        } else {
+          unrecorded.push(name);
+        }
+      }
+    });
     await Promise.all([
-      sweep(`cell records in ${config.cellsDir}`, async () => {
-        for (const name of await readdirIfAny(config.cellsDir)) {
-          if (!isSandboxId(name)) continue;
+      sweep(`cell folders in ${config.cellsDir}`, async () => {
+        for (const name of unrecorded) {
           const dir = join(config.cellsDir, name);
-          const record = await readRecord(dir);
-          if (record && record.sandboxId === name) {
-            add(name, { what: 'cell record', ageMs: age(record.createdAtMs), cellId: record.cellId });
-            found.get(name)!.record = record;
-          } else {
-            const st = await stat(dir).catch(() => undefined);
-            if (st) add(name, { what: 'cell dir without a record', ageMs: age(st.mtimeMs) });
-          }
+          const st = await stat(dir).catch(() => undefined);
+          const pooled = await stat(join(dir, cellFile.pool)).then(
+            () => true,
+            () => false,
+          );
+          if (st)
+            add(name, { what: pooled ? 'unused warm sandbox' : 'cell dir without a record', ageMs: age(st.mtimeMs) });
         }
       }),
       sweep(`bundles in ${config.bundleDir}`, async () => {

@@ -4,7 +4,7 @@ import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listStateFiles, removeStaleLocks, stateFilesOf } from '../runsc/state-dir.ts';
-import { cellFile, hasResult, readRecord, readSupervisorPid } from './cell-files.ts';
+import { cellFile, hasResult, readRecord, readSupervisorPid, runscIdOf } from './cell-files.ts';
 import { removeCellCgroup } from './cgroups.ts';
 import { cellDirOf, handleOf, type CellHandle, type HostContext } from './context.ts';
 import { findHostProcesses, isSupervisorAlive, killGroup, killPid } from './processes.ts';
@@ -16,6 +16,8 @@ const SUPERVISOR_EXIT_WAIT_MS = 5000;
 export async function remove(ctx: HostContext, handle: CellHandle): Promise<void> {
   const { config, runsc } = ctx;
   const id = handle.sandboxId;
+  // A cell in a warm sandbox: the container to kill and delete is that sandbox.
+  const container = runscIdOf(handle);
   const pid = await readSupervisorPid(handle.cellDir);
   let ended = await hasResult(handle.cellDir);
   // Without a pid file (the record is gone) or a result (killed, lost, never finished), look for
@@ -26,14 +28,14 @@ export async function remove(ctx: HostContext, handle: CellHandle): Promise<void
     // SIGKILL lets `runsc run` return and remove its own container; `delete --force` of a container
     // that runsc run still holds stops it but then fails here ("context deadline exceeded").
     const sent = await runsc
-      .kill(id, 'SIGKILL', { all: true, network: handle.network })
+      .kill(container, 'SIGKILL', { all: true, network: handle.network })
       .catch(() => 'not-running' as const);
     if (sent === 'sent') supervisors = await waitGone(supervisors, id, SUPERVISOR_EXIT_WAIT_MS);
     ended = await hasResult(handle.cellDir);
   }
   // runsc run removes its container when it returns; delete it ourselves when it did not.
-  if (supervisors.length > 0 || !ended || (await runscKnows(ctx, id))) {
-    await runsc.delete(id, { network: handle.network });
+  if (supervisors.length > 0 || !ended || (await runscKnows(ctx, container))) {
+    await runsc.delete(container, { network: handle.network });
   }
   if (supervisors.length > 0) {
     // With its sandbox gone the supervisor finishes on its own; make sure of it.
@@ -41,12 +43,14 @@ export async function remove(ctx: HostContext, handle: CellHandle): Promise<void
   }
   if (searched) {
     // A sandbox runsc has no state for (a create that failed part-way, a reused id) survives delete.
-    for (const p of await findHostProcesses(config, id)) {
-      if (p.kind === 'supervisor') killGroup(p.pgid);
-      else killPid(p.pid);
+    for (const sandbox of new Set([id, container])) {
+      for (const p of await findHostProcesses(config, sandbox)) {
+        if (p.kind === 'supervisor') killGroup(p.pgid);
+        else killPid(p.pid);
+      }
     }
   }
-  await removeStaleLocks(config.runscRoot, id);
+  await removeStaleLocks(config.runscRoot, container);
   await removeCellFiles(ctx, handle);
 }
 
@@ -73,13 +77,17 @@ export async function removeById(ctx: HostContext, sandboxId: string): Promise<v
 
 /** The cell's own files: cgroups, bundle and folder (prepare's undo when it fails). */
 export async function removeCellFiles(ctx: HostContext, handle: CellHandle): Promise<void> {
-  await removeCellCgroup(ctx.cgroupMode, ctx.config.cgroupParent, handle.sandboxId);
+  // A warm sandbox's cgroups and folder (its boot logs) carry its own id.
+  const ids = [...new Set([handle.sandboxId, runscIdOf(handle)])];
+  for (const id of ids) await removeCellCgroup(ctx.cgroupMode, ctx.config.cgroupParent, id);
   await rm(handle.bundleDir, { recursive: true, force: true });
-  // The supervisor's fifos first: Deno's recursive rm opens a fifo and blocks on it.
-  await Promise.all(
-    [cellFile.stdoutPipe, cellFile.stderrPipe].map((f) => unlink(join(handle.cellDir, f)).catch(() => undefined)),
-  );
-  await rm(handle.cellDir, { recursive: true, force: true });
+  for (const dir of ids.map((id) => cellDirOf(ctx, id))) {
+    // The supervisor's fifos first: Deno's recursive rm opens a fifo and blocks on it.
+    await Promise.all(
+      [cellFile.stdoutPipe, cellFile.stderrPipe].map((f) => unlink(join(dir, f)).catch(() => undefined)),
+    );
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Whether runsc's state folder still has a file of this sandbox (a container, or a stale lock). */

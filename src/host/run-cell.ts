@@ -34,6 +34,8 @@ export async function runCell(host: CellHost, doc: CellDocument, opts: RunCellOp
     clearTimeout(deadline);
     opts.signal?.removeEventListener('abort', onAbort);
     await killing;
-    await host.remove(handle);
+    // A warm sandbox's deletion (~1.5 s) need not hold up the result: see removeLater.
+    if (handle.runscId !== undefined) host.removeLater(handle);
+    else await host.remove(handle);
   }
 }

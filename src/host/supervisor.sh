@@ -15,28 +15,59 @@
 # the times from the mtimes of `started` and `ended`, and the dropped byte counts from the .dropped
 # files.
 #
-# shellcheck disable=SC2154 # bundle, id, max_out, max_err and oom_probe are set by launch.env.
+# Three modes (launch.env's mode): "run" boots a sandbox for the cell with `runsc run`; "exec" runs
+# the cell in a warm sandbox ($container) that the host booted earlier, with `runsc exec` of the
+# process.json that prepare wrote, after giving that sandbox the cell's hostname; "boot" boots a
+# warm sandbox (`runsc create` + `runsc start` of its idle init) and records how that went in
+# booted, then leaves it running.
+#
+# shellcheck disable=SC2154 # bundle, id, max_out, max_err, oom_probe, mode, container: launch.env.
 set -u
 dir=$1
-# launch.env sets bundle, id, max_out, max_err, oom_probe and the runsc command line ("$@").
+# launch.env sets mode, bundle, id, container, max_out, max_err, oom_probe and the runsc command line ("$@").
 # shellcheck source=/dev/null # written per cell by the host's prepare (launch-env.ts)
 . "$dir/launch.env"
 # Builtins only, but for mkfifo, stdbuf, head, wc and runsc: every exec here costs ~1-2 ms per cell.
 echo $$ > "$dir/supervisor.pid"
+if [ "$mode" = boot ]; then
+  "$@" "--debug-log=$dir/runsc.%COMMAND%.log" create --bundle "$bundle" "$id" < /dev/null > /dev/null 2> "$dir/boot.err" &&
+    "$@" "--debug-log=$dir/runsc.%COMMAND%.log" start "$id" < /dev/null > /dev/null 2>> "$dir/boot.err"
+  echo $? > "$dir/booted"
+  exit 0
+fi
 # The fifos live in pipes/, outside the folder a waiter watches (Deno's watcher opens what changes).
 mkfifo -m 600 "$dir/pipes/out" "$dir/pipes/err" || exit 97
 # head -c reads no byte past the cap (wc counts the rest exactly), and unbuffered (stdbuf -o0) it
 # writes each read at once, so logs -f sees lines as they come. Not dd: with iflag=count_bytes it
 # counts a short read (one line from a pipe) as a whole block and stopped after cap/64KiB writes.
 { stdbuf -o0 head -c "$max_out" > "$dir/stdout"; wc -c > "$dir/stdout.dropped"; } < "$dir/pipes/out" &
+readers=$!
 { stdbuf -o0 head -c "$max_err" > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/pipes/err" &
+readers="$readers $!"
 : > "$dir/started"
 # --debug-log without --debug: info lines only (the wait status, "Process should have started"),
 # not the spec with its environment, and a fifth of the writing.
-"$@" "--debug-log=$dir/runsc.%COMMAND%.log" run --bundle "$bundle" "$id" > "$dir/pipes/out" 2> "$dir/pipes/err" < /dev/null
-code=$?
-: > "$dir/ended"
-wait
+if [ "$mode" = exec ]; then
+  # The hostname first, by a process of the host's choosing; the cell's own process has no capability.
+  if "$@" "--debug-log=$dir/runsc.hostname.log" exec --process "$dir/hostname.json" "$container" < /dev/null > /dev/null 2> "$dir/hostname.err"; then
+    "$@" "--debug-log=$dir/runsc.%COMMAND%.log" exec "--internal-pid-file=$dir/exec.pid" --process "$dir/process.json" "$container" > "$dir/pipes/out" 2> "$dir/pipes/err" < /dev/null
+    code=$?
+  else
+    code=128
+    : > "$dir/pipes/out"
+    : > "$dir/pipes/err"
+  fi
+  : > "$dir/ended"
+  # What the cell left running still holds its output pipes open: end the whole sandbox now (its
+  # deletion comes later, off the cell's path).
+  "$@" kill --all "$container" KILL < /dev/null > /dev/null 2>&1 &
+else
+  "$@" "--debug-log=$dir/runsc.%COMMAND%.log" run --bundle "$bundle" "$id" > "$dir/pipes/out" 2> "$dir/pipes/err" < /dev/null
+  code=$?
+  : > "$dir/ended"
+fi
+# shellcheck disable=SC2086 # two pids
+wait $readers
 oom=null
 if [ -n "$oom_probe" ] && [ -r "$oom_probe" ]; then
   oom=0

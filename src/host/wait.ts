@@ -94,7 +94,7 @@ async function waitWatching(
 /** The CellExit of a finished cell, from the supervisor's record; undefined while it runs. */
 async function collect(ctx: HostContext, handle: CellHandle): Promise<CellExit | undefined> {
   const dir = handle.cellDir;
-  const record = await readSupervisorRecord(dir);
+  const record = await readSupervisorRecord(dir, handle.runscId !== undefined);
   if (!record) return undefined;
   const tailBytes = ctx.config.outputTailBytes;
   const [kill, runscError, stdout, stderr] = await Promise.all([
@@ -112,26 +112,35 @@ async function collect(ctx: HostContext, handle: CellHandle): Promise<CellExit |
     outcome: outcomeOf(record, kill, {
       runscError: runscError === undefined ? undefined : redact(runscError),
       memoryMaxBytes: handle.memoryMaxBytes,
+      warm: handle.runscId !== undefined,
     }),
     startedAtMs: record.startedAtMs,
     endedAtMs: record.endedAtMs,
     stdout: { ...stdout, tail: redact(stdout.tail) },
     stderr: { ...stderr, tail: redact(stderr.tail) },
+    ...(handle.runscId !== undefined ? { warmSandbox: handle.runscId } : {}),
   };
 }
 
 /** Why runsc itself failed, from its log and the workload's stderr. */
 async function runscFailure(handle: CellHandle, code: number): Promise<string> {
-  const [log, stderr] = await Promise.all([
-    readTail(join(handle.cellDir, cellFile.runscRunLog), 64 * 1024),
-    readTail(join(handle.cellDir, cellFile.stderr), 2000),
+  const warm = handle.runscId !== undefined;
+  const dir = handle.cellDir;
+  const [log, stderr, hostnameLog, hostnameErr] = await Promise.all([
+    readTail(join(dir, warm ? cellFile.runscExecLog : cellFile.runscRunLog), 64 * 1024),
+    readTail(join(dir, cellFile.stderr), 2000),
+    warm ? readTail(join(dir, cellFile.runscHostnameLog), 16 * 1024) : undefined,
+    warm ? readTail(join(dir, cellFile.hostnameErr), 2000) : undefined,
   ]);
-  const errors = log.text
+  const errors = [hostnameLog?.text ?? '', log.text]
+    .join('\n')
     .split('\n')
     .filter((l) => /^[EFW]\d{4}|FATAL|error/i.test(l))
     .slice(-5)
     .join('\n');
-  return `runsc run exited ${code} for cell ${handle.cellId} (sandbox ${handle.sandboxId})${errors ? `:\n${errors}` : ''}${stderr.text ? `\nstderr: ${stderr.text.trim()}` : ''}`;
+  const command = warm ? `runsc exec in warm sandbox ${handle.runscId}` : 'runsc run';
+  const hostname = hostnameErr?.text.trim() ? `\nsetting the hostname: ${hostnameErr.text.trim()}` : '';
+  return `${command} exited ${code} for cell ${handle.cellId} (sandbox ${handle.sandboxId})${errors ? `:\n${errors}` : ''}${hostname}${stderr.text ? `\nstderr: ${stderr.text.trim()}` : ''}`;
 }
 
 function lostExit(handle: CellHandle, reason: string): CellExit {

@@ -34,7 +34,7 @@ export interface RunscDriver {
   kill(
     id: string,
     signal: 'SIGTERM' | 'SIGKILL' | string,
-    opts?: { all?: boolean; network?: RunscNetwork; signal?: AbortSignal },
+    opts?: { all?: boolean; pid?: number; network?: RunscNetwork; signal?: AbortSignal },
   ): Promise<'sent' | 'not-running'>;
   /** Idempotent: deleting a container that does not exist succeeds. */
   delete(id: string, opts?: { network?: RunscNetwork; signal?: AbortSignal }): Promise<void>;
@@ -57,7 +57,14 @@ export function createRunscDriver(options: RunscOptions): RunscDriver {
     globalFlags: flags,
     async kill(id, signal, opts = {}) {
       const res = await call(
-        [...flags(opts.network), 'kill', ...(opts.all ? ['--all'] : []), id, signal],
+        [
+          ...flags(opts.network),
+          'kill',
+          ...(opts.all ? ['--all'] : []),
+          ...(opts.pid !== undefined ? [`--pid=${opts.pid}`] : []),
+          id,
+          signal,
+        ],
         opts.signal,
         [1, 128],
       );

@@ -6,12 +6,12 @@
 // adds what only a worker needs (this host, its limits, reconciler and metrics).
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_TASK_QUEUE } from '../contract/index.ts';
 import { parsePayloadKeys, type PayloadKeyring } from '../codec/keys.ts';
 import { ConfigError } from '../config-error.ts';
-import { HOST_DEFAULTS, type HostConfigInput } from '../host/config.ts';
+import { HOST_DEFAULTS, MAX_WARM_POOL_SIZE, type HostConfigInput } from '../host/config.ts';
 import { LIMITS } from '../document/limits.ts';
 import { projectRoot } from '../project-root.ts';
 import { IMAGE_LIMIT_DEFAULTS } from '../rootfs/limits.ts';
@@ -105,6 +105,15 @@ export function clientConfigFromEnv(env: Env): ClientConfig {
   };
 }
 
+/**
+ * Warm sandboxes a host keeps unless CELLOS_WARM_POOL_SIZE says: two per core (a sandbox boots in
+ * ~170 ms of mostly one core, so that many refill behind a burst), at least 2, never more than the
+ * host runs cells at once. Each idle one holds ~12-15 MiB.
+ */
+export function defaultWarmPoolSize(maxCells: number, cores = availableParallelism()): number {
+  return Math.min(maxCells, Math.max(2, 2 * cores), MAX_WARM_POOL_SIZE);
+}
+
 /** The client's settings, and CELLOS_* of the host and the worker. */
 export function workerConfigFromEnv(env: Env): WorkerConfig {
   const maxConcurrentCells = parseIntSetting('CELLOS_MAX_CELLS', env.CELLOS_MAX_CELLS, 16, 1, 1000);
@@ -112,7 +121,16 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
   const stateDir =
     env.CELLOS_STATE_DIR ||
     (client.temporal.address === undefined ? resolve(defaultStateDir, 'host') : '/var/lib/cellos');
-  const host = hostSettings(env, stateDir);
+  const host = {
+    ...hostSettings(env, stateDir),
+    warmPoolSize: parseIntSetting(
+      'CELLOS_WARM_POOL_SIZE',
+      env.CELLOS_WARM_POOL_SIZE,
+      defaultWarmPoolSize(maxConcurrentCells),
+      0,
+      MAX_WARM_POOL_SIZE,
+    ),
+  };
   const memoryBudgetBytes = parseMemoryBudget(env.CELLOS_MEMORY_BUDGET_BYTES);
   if (memoryBudgetBytes !== undefined && memoryBudgetBytes < host.defaultMemoryBytes) {
     throw new ConfigError(

@@ -33,6 +33,7 @@ describe('the host checks', () => {
       ['cgroups', 'ok'],
       ['network', 'ok'],
       ['default rootfs', 'ok'],
+      ['warm sandboxes', 'skip'],
       ['state dir', 'ok'],
       ['bundle dir', 'ok'],
       ['image cache', 'ok'],
@@ -274,5 +275,33 @@ describe('the network', () => {
     const config = hostConfig({ allowSandboxNetwork: true });
     expect((await check(fakeHost({ inRootNetworkNamespace: true }), 'network', config)).status).toBe('fail');
     expect((await check(fakeHost({ inRootNetworkNamespace: false }), 'network', config)).status).toBe('ok');
+  });
+});
+
+describe('warm sandboxes', () => {
+  it('are skipped when the pool is off', async () => {
+    expect(await check(fakeHost(), 'warm sandboxes')).toMatchObject({ status: 'skip', detail: /off/ });
+  });
+
+  it('fail when the default rootfs lacks a program a warm sandbox runs, naming both fixes', async () => {
+    const host = fakeHost();
+    host.file('/srv/rootfs/bin/sleep', '');
+    const r = await check(host, 'warm sandboxes', hostConfig({ warmPoolSize: 2 }));
+    expect(r).toMatchObject({
+      status: 'fail',
+      detail: 'the default rootfs /srv/rootfs has no /bin/hostname, which a warm sandbox needs',
+    });
+    expect(r.fix).toMatch(/CELLOS_WARM_POOL_SIZE=0/);
+  });
+
+  it('are ok with both programs there, and say how many', async () => {
+    const host = fakeHost();
+    host.dir('/srv/rootfs/bin');
+    host.file('/srv/rootfs/bin/sleep', '');
+    host.file('/srv/rootfs/bin/hostname', '');
+    expect(await check(host, 'warm sandboxes', hostConfig({ warmPoolSize: 3 }))).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^3 kept booted/),
+    });
   });
 });

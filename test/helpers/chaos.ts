@@ -14,7 +14,7 @@ import type { CellResult } from '../../src/contract/index.ts';
 import { buildDist } from '../cli/cli-helpers.ts';
 import { closeTestClient, connectTestClient } from './client.ts';
 import { deadlineDocument, shDocument } from './documents.ts';
-import { defaultRootfs, repoRoot } from './host.ts';
+import { defaultRootfs, livePoolSandboxes, repoRoot } from './host.ts';
 import { listProcesses } from './processes.ts';
 import { sleep } from './wait.ts';
 
@@ -387,6 +387,10 @@ function matches(expected: Expected, result: CellResult | undefined): boolean {
 /** Everything any of the three hosts could leak, plus any sandbox process on the machine. */
 async function leftovers(chaos: Chaos): Promise<string[]> {
   const found: string[] = [];
+  // The running workers' unused warm sandboxes are their pools, not leaks.
+  const pooled = new Set<string>();
+  for (const h of chaos.hosts) for (const id of await livePoolSandboxes(join(h.stateDir, 'cells'))) pooled.add(id);
+  const isPooled = (entry: string) => [...pooled].some((id) => entry.includes(id));
   for (const h of chaos.hosts) {
     for (const sub of ['cells', 'bundles']) {
       found.push(...(await readdir(join(h.stateDir, sub)).catch(() => [])).map((e) => `${h.name} ${sub}/${e}`));
@@ -402,11 +406,12 @@ async function leftovers(chaos: Chaos): Promise<string[]> {
   for (const p of await listProcesses()) {
     // Sandboxes and gofers, and supervisors (argv[3] is cellos-supervisor:<sandbox id>); the
     // workers' spawners are not leftovers while their workers run.
+    if (isPooled(p.commandLine)) continue;
     if (/^runsc-(sandbox|gofer)/.test(p.argv[0] ?? '') || p.argv.some((a) => a.startsWith('cellos-supervisor:'))) {
       found.push(`process ${p.pid}: ${p.commandLine.slice(0, 100)}`);
     }
   }
-  return found;
+  return found.filter((f) => !isPooled(f));
 }
 
 async function injectedFaults(chaos: Chaos): Promise<number> {

@@ -13,7 +13,7 @@ import { createCellWorker, type CellWorker, type CellWorkerOptions } from '../..
 import { formatLogLine } from '../../src/worker/log-format.ts';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
 import { closeTestClient, connectTestClient } from './client.ts';
-import { expectNoLeftovers, makeTestHost } from './host.ts';
+import { expectNoLeftovers, makeTestHost, warmOnly } from './host.ts';
 import { until } from './wait.ts';
 
 // The SDK's default Runtime logs every worker state change as a multi-line INFO object: tests show
@@ -92,6 +92,8 @@ export interface TemporalTestBed {
 
 export interface TestBedOptions {
   host?: HostConfigInput;
+  /** With host.warmPoolSize: every cell that fits runs warm (see warmOnly in host.ts). */
+  warmOnly?: boolean;
   hostScheduleToStartSeconds?: number;
   /** Join another bed's queue (e.g. a second worker for the same host id and state dir). */
   taskQueue?: string;
@@ -102,7 +104,8 @@ export interface TestBedOptions {
 
 /** A host of its own, a worker for it in this process and a client, on the test run's server (or `address`). */
 export async function startTestBed(opts: TestBedOptions = {}): Promise<TemporalTestBed> {
-  const host = await makeTestHost(opts.host);
+  const made = await makeTestHost(opts.host);
+  const host = opts.warmOnly ? warmOnly(made) : made;
   const { worker, taskQueue, running, stop, close } = await startTestWorker(host, opts);
   const client = await connectTestClient({
     taskQueue,
@@ -212,8 +215,16 @@ export async function waitForContainer(
 ): Promise<void> {
   const id = bed.host.sandboxIdFor(run.cellId, run.runId);
   await until(
-    `container ${id} becoming ${status}`,
-    async () => (await bed.host.runsc.state(id))?.status,
+    `container of ${id} becoming ${status}`,
+    async () => {
+      // A cell in a warm sandbox: that sandbox's container, running once the cell's process runs in it.
+      const handle = await bed.host.attach(id);
+      const state = (await bed.host.runsc.state(handle?.runscId ?? id))?.status;
+      if (handle?.runscId !== undefined && state === 'running' && !(await bed.host.workloadStarted(handle))) {
+        return 'starting';
+      }
+      return state;
+    },
     (s) => s === status,
   );
 }

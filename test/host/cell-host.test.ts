@@ -1,297 +1,328 @@
 // The edge against real runsc: exact outcomes, limits, deadline kills, crash survival, no leftovers.
+// Every test runs twice: cells that boot their own sandbox (cold), and cells run in one of the
+// host's warm sandboxes (warmOnly makes sure each fitting cell gets one).
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCell } from '../../src/host/run-cell.ts';
-import { cellDoc, expectNoLeftovers, makeTestHost, repoRoot, useTestHost } from '../helpers/host.ts';
+import { createReconciler } from '../../src/host/reconciler.ts';
+import {
+  cellDoc,
+  expectNoLeftovers,
+  leftovers,
+  makeTestHost,
+  repoRoot,
+  useTestHost,
+  warmOnly,
+} from '../helpers/host.ts';
 import { until } from '../helpers/wait.ts';
-
-const host = useTestHost();
 
 const sh = (script: string, run: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) =>
   cellDoc(['/bin/sh', '-c', script], run, spec);
 
-describe('outcomes', () => {
-  it('reports exit 0 and the workload output', async () => {
-    const exit = await runCell(host, sh('echo hello; echo oops >&2'));
-    expect(exit.outcome).toEqual({ kind: 'exited', code: 0 });
-    expect(exit.stdout.tail).toBe('hello\n');
-    expect(exit.stderr.tail).toBe('oops\n');
-    expect(exit.endedAtMs).toBeGreaterThanOrEqual(exit.startedAtMs);
-  });
+describe.each([
+  ['cold', 0],
+  ['warm', 4],
+] as const)('%s sandboxes', (path, warmPoolSize) => {
+  const host = useTestHost({ warmPoolSize });
 
-  it('reports a non-zero exit code exactly', async () => {
-    expect((await runCell(host, sh('exit 3'))).outcome).toEqual({ kind: 'exited', code: 3 });
-  });
-
-  it('reports an instant exit of true', async () => {
-    expect((await runCell(host, cellDoc(['/bin/true']))).outcome).toEqual({ kind: 'exited', code: 0 });
-  });
-
-  it('tells exit 137 apart from death by SIGKILL, and 128 from a runsc failure', async () => {
-    expect((await runCell(host, sh('exit 137'))).outcome).toEqual({ kind: 'exited', code: 137 });
-    expect((await runCell(host, sh('exit 128'))).outcome).toEqual({ kind: 'exited', code: 128 });
-    expect((await runCell(host, sh('kill -KILL $$'))).outcome).toEqual({
-      kind: 'signaled',
-      signal: 'SIGKILL',
-      signalNumber: 9,
+  describe('outcomes', () => {
+    it('reports exit 0 and the workload output', async () => {
+      const exit = await runCell(host, sh('echo hello; echo oops >&2'));
+      expect(exit.outcome).toEqual({ kind: 'exited', code: 0 });
+      expect(exit.stdout.tail).toBe('hello\n');
+      expect(exit.stderr.tail).toBe('oops\n');
+      expect(exit.endedAtMs).toBeGreaterThanOrEqual(exit.startedAtMs);
     });
-    expect((await runCell(host, sh('kill -SEGV $$'))).outcome).toMatchObject({ kind: 'signaled', signal: 'SIGSEGV' });
-  });
 
-  it('reports a program that does not exist as a failure with the reason', async () => {
-    const exit = await runCell(host, cellDoc(['/no/such/program']));
-    expect(exit.outcome.kind).toBe('failed');
-    expect(JSON.stringify(exit.outcome)).toMatch(/no such file|not found|/i);
-  });
+    it('reports a non-zero exit code exactly', async () => {
+      expect((await runCell(host, sh('exit 3'))).outcome).toEqual({ kind: 'exited', code: 3 });
+    });
 
-  it('caps captured output and counts what was dropped', async () => {
-    const exit = await runCell(host, sh('head -c 100000 /dev/zero | tr "\\0" x', { output: { maxStdoutBytes: 1000 } }));
-    expect(exit.stdout.bytes).toBe(1000);
-    expect(exit.stdout.droppedBytes).toBeGreaterThan(0);
-    expect(exit.outcome).toEqual({ kind: 'exited', code: 0 });
-  });
-});
+    it('reports an instant exit of true', async () => {
+      expect((await runCell(host, cellDoc(['/bin/true']))).outcome).toEqual({ kind: 'exited', code: 0 });
+    });
 
-describe('limits and isolation', () => {
-  it('kills a memory hog over its limit and reports oom', async () => {
-    const exit = await runCell(
-      host,
-      sh('x=a; while true; do x="$x$x"; done', { limits: { memoryMaxBytes: 64 * 1024 * 1024 } }),
-    );
-    expect(exit.outcome).toEqual({ kind: 'oom', memoryMaxBytes: 64 * 1024 * 1024 });
-  });
+    it('tells exit 137 apart from death by SIGKILL, and 128 from a runsc failure', async () => {
+      expect((await runCell(host, sh('exit 137'))).outcome).toEqual({ kind: 'exited', code: 137 });
+      expect((await runCell(host, sh('exit 128'))).outcome).toEqual({ kind: 'exited', code: 128 });
+      expect((await runCell(host, sh('kill -KILL $$'))).outcome).toEqual({
+        kind: 'signaled',
+        signal: 'SIGKILL',
+        signalNumber: 9,
+      });
+      expect((await runCell(host, sh('kill -SEGV $$'))).outcome).toMatchObject({ kind: 'signaled', signal: 'SIGSEGV' });
+    });
 
-  it('stops a fork bomb at the process limit (RLIMIT_NPROC)', async () => {
-    const started = Date.now();
-    const exit = await runCell(
-      host,
-      sh('i=0; while [ $i -lt 50 ]; do sleep 5 & i=$((i+1)); echo $i; done', { rlimits: { processes: 20 } }),
-    );
-    // busybox sh gives up (exit 2) when fork fails: the bomb ends instead of eating the host.
-    expect(exit.outcome).toEqual({ kind: 'exited', code: 2 });
-    expect(exit.stderr.tail).toMatch(/can't fork: Resource temporarily unavailable/);
-    const forked = exit.stdout.tail.trim().split('\n').length;
-    expect(forked).toBeGreaterThan(5);
-    expect(forked).toBeLessThan(20);
-    expect(Date.now() - started).toBeLessThan(10_000);
-  });
+    it('reports a program that does not exist as a failure with the reason', async () => {
+      const exit = await runCell(host, cellDoc(['/no/such/program']));
+      expect(exit.outcome.kind).toBe('failed');
+      expect(JSON.stringify(exit.outcome)).toMatch(/no such file|not found|/i);
+    });
 
-  it('keeps the root read-only', async () => {
-    // As root inside the sandbox (on a host whose operator allows it), so that only the read-only
-    // mount can refuse the write.
-    const rootHost = await makeTestHost({ allowRootUser: true });
-    try {
-      const exit = await runCell(rootHost, sh('touch /bin/x 2>&1; echo rc=$?', { user: { uid: 0, gid: 0 } }));
-      expect(exit.stdout.tail).toMatch(/Read-only file system/);
-      expect(exit.stdout.tail).toMatch(/rc=1/);
-      await expectNoLeftovers(rootHost);
-    } finally {
-      await rootHost.cleanupDir();
-    }
-  });
-
-  it('gives a writable /tmp tmpfs', async () => {
-    const exit = await runCell(host, sh('echo hi > /tmp/f && cat /tmp/f'));
-    expect(exit.stdout.tail).toBe('hi\n');
-  });
-
-  it('has no network interface but loopback under network none', async () => {
-    const exit = await runCell(host, sh('ls /sys/class/net; cat /proc/net/dev'));
-    const ifaces = exit.stdout.tail
-      .split('\n')
-      .filter((l) => /^\s*\w+:/.test(l))
-      .map((l) => l.trim().split(':')[0]);
-    expect(ifaces).toEqual(['lo']);
-  });
-
-  it('runs as the non-root user 65534 by default and as the user asked for', async () => {
-    expect((await runCell(host, sh('id -u; id -g'))).stdout.tail).toBe('65534\n65534\n');
-    expect((await runCell(host, sh('id -u; id -g', { user: { uid: 1234, gid: 4321 } }))).stdout.tail).toBe(
-      '1234\n4321\n',
-    );
-  });
-
-  it('passes env, working directory and hostname', async () => {
-    const exit = await runCell(
-      host,
-      sh('echo $GREETING; pwd; hostname', { env: { GREETING: 'hi there' }, workingDirectory: '/tmp' }),
-    );
-    expect(exit.stdout.tail).toMatch(/^hi there\n\/tmp\n.+\n$/);
-  });
-});
-
-describe('deadline', () => {
-  it('kills a TERM-trapping workload with SIGTERM within its grace and says it was the deadline', async () => {
-    const doc = sh(
-      "trap 'echo got-term; exit 7' TERM; while true; do sleep 0.1; done",
-      { limits: { gracefulShutdownSeconds: 5 } },
-      { lifetime: { ttlSeconds: 2 } },
-    );
-    const started = Date.now();
-    const exit = await runCell(host, doc);
-    expect(exit.outcome).toEqual({ kind: 'deadline', signal: 'SIGTERM', exitCode: 7 });
-    expect(exit.stdout.tail).toContain('got-term');
-    expect(Date.now() - started).toBeLessThan(2000 + 4000);
-  });
-
-  it('kills a TERM-ignoring workload with SIGKILL after the grace', async () => {
-    const doc = sh(
-      "trap '' TERM; while true; do sleep 0.1; done",
-      { limits: { gracefulShutdownSeconds: 2 } },
-      { lifetime: { ttlSeconds: 1 } },
-    );
-    const started = Date.now();
-    const exit = await runCell(host, doc);
-    const took = Date.now() - started;
-    expect(exit.outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
-    expect(took).toBeGreaterThanOrEqual(1000 + 2000);
-    expect(took).toBeLessThan(1000 + 2000 + 3000);
-  });
-
-  it('goes on from the SIGKILL a kill asked for again had already sent, and the outcome keeps it', async () => {
-    // The kill of a crashed worker got as far as recording SIGKILL; its retry must not restart the
-    // grace with SIGTERM, nor rewrite the record so that the outcome says SIGTERM.
-    const doc = sh("trap '' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 30 } });
-    const handle = await host.launch(doc, `rekill-${Date.now()}`);
-    try {
-      await until(
-        'the sandbox runs',
-        () => host.state(handle),
-        (s) => s === 'running',
+    it('caps captured output and counts what was dropped', async () => {
+      const exit = await runCell(
+        host,
+        sh('head -c 100000 /dev/zero | tr "\\0" x', { output: { maxStdoutBytes: 1000 } }),
       );
-      await writeFile(
-        join(handle.cellDir, 'kill.json'),
-        JSON.stringify({ reason: 'deadline', message: 'ttl passed', signals: ['SIGTERM', 'SIGKILL'] }),
+      expect(exit.stdout.bytes).toBe(1000);
+      expect(exit.stdout.droppedBytes).toBeGreaterThan(0);
+      expect(exit.outcome).toEqual({ kind: 'exited', code: 0 });
+    });
+  });
+
+  describe('limits and isolation', () => {
+    it('kills a memory hog over its limit and reports oom', async () => {
+      const exit = await runCell(
+        host,
+        sh('x=a; while true; do x="$x$x"; done', { limits: { memoryMaxBytes: 64 * 1024 * 1024 } }),
+      );
+      expect(exit.outcome).toEqual({ kind: 'oom', memoryMaxBytes: 64 * 1024 * 1024 });
+    });
+
+    it('stops a fork bomb at the process limit (RLIMIT_NPROC)', async () => {
+      const started = Date.now();
+      const exit = await runCell(
+        host,
+        sh('i=0; while [ $i -lt 50 ]; do sleep 5 & i=$((i+1)); echo $i; done', { rlimits: { processes: 20 } }),
+      );
+      // busybox sh gives up (exit 2) when fork fails: the bomb ends instead of eating the host.
+      expect(exit.outcome).toEqual({ kind: 'exited', code: 2 });
+      expect(exit.stderr.tail).toMatch(/can't fork: Resource temporarily unavailable/);
+      const forked = exit.stdout.tail.trim().split('\n').length;
+      expect(forked).toBeGreaterThan(5);
+      expect(forked).toBeLessThan(20);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+
+    it('keeps the root read-only', async () => {
+      // As root inside the sandbox (on a host whose operator allows it), so that only the read-only
+      // mount can refuse the write.
+      const made = await makeTestHost({ allowRootUser: true, warmPoolSize });
+      const rootHost = warmPoolSize > 0 ? warmOnly(made) : made;
+      try {
+        const exit = await runCell(rootHost, sh('touch /bin/x 2>&1; echo rc=$?', { user: { uid: 0, gid: 0 } }));
+        expect(exit.stdout.tail).toMatch(/Read-only file system/);
+        expect(exit.stdout.tail).toMatch(/rc=1/);
+        await expectNoLeftovers(rootHost);
+      } finally {
+        await made.cleanupDir();
+      }
+    });
+
+    it('gives a writable /tmp tmpfs', async () => {
+      const exit = await runCell(host, sh('echo hi > /tmp/f && cat /tmp/f'));
+      expect(exit.stdout.tail).toBe('hi\n');
+    });
+
+    it('has no network interface but loopback under network none', async () => {
+      const exit = await runCell(host, sh('ls /sys/class/net; cat /proc/net/dev'));
+      const ifaces = exit.stdout.tail
+        .split('\n')
+        .filter((l) => /^\s*\w+:/.test(l))
+        .map((l) => l.trim().split(':')[0]);
+      expect(ifaces).toEqual(['lo']);
+    });
+
+    it('runs as the non-root user 65534 by default and as the user asked for', async () => {
+      expect((await runCell(host, sh('id -u; id -g'))).stdout.tail).toBe('65534\n65534\n');
+      expect((await runCell(host, sh('id -u; id -g', { user: { uid: 1234, gid: 4321 } }))).stdout.tail).toBe(
+        '1234\n4321\n',
+      );
+    });
+
+    it('passes env, working directory and hostname', async () => {
+      const exit = await runCell(
+        host,
+        sh('echo $GREETING; pwd; hostname', { env: { GREETING: 'hi there' }, workingDirectory: '/tmp' }),
+      );
+      expect(exit.stdout.tail).toMatch(/^hi there\n\/tmp\n.+\n$/);
+    });
+  });
+
+  describe('deadline', () => {
+    it('kills a TERM-trapping workload with SIGTERM within its grace and says it was the deadline', async () => {
+      const doc = sh(
+        "trap 'echo got-term; exit 7' TERM; while true; do sleep 0.1; done",
+        { limits: { gracefulShutdownSeconds: 5 } },
+        { lifetime: { ttlSeconds: 2 } },
       );
       const started = Date.now();
-      await host.kill(handle, { reason: 'deadline', message: 'ttl passed' });
-      const exit = await host.wait(handle);
-      expect(Date.now() - started).toBeLessThan(10_000);
-      expect(exit.outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
-      expect(JSON.parse(await readFile(join(handle.cellDir, 'kill.json'), 'utf8'))).toMatchObject({
-        signals: ['SIGTERM', 'SIGKILL'],
-      });
-    } finally {
-      await host.remove(handle);
-    }
-  });
-});
+      const exit = await runCell(host, doc);
+      expect(exit.outcome).toEqual({ kind: 'deadline', signal: 'SIGTERM', exitCode: 7 });
+      expect(exit.stdout.tail).toContain('got-term');
+      expect(Date.now() - started).toBeLessThan(2000 + 4000);
+    });
 
-describe('crash safety of the launcher', () => {
-  it('keeps the sandbox running when its launcher is SIGKILLed and still collects the outcome', async () => {
-    const doc = sh('sleep 2; echo survived; exit 5');
-    const runKey = `crash-${Date.now()}`;
-    // A separate Node process launches the cell, then dies by SIGKILL.
-    const script = `
+    it('kills a TERM-ignoring workload with SIGKILL after the grace', async () => {
+      const doc = sh(
+        "trap '' TERM; while true; do sleep 0.1; done",
+        { limits: { gracefulShutdownSeconds: 2 } },
+        { lifetime: { ttlSeconds: 1 } },
+      );
+      const started = Date.now();
+      const exit = await runCell(host, doc);
+      const took = Date.now() - started;
+      expect(exit.outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
+      expect(took).toBeGreaterThanOrEqual(1000 + 2000);
+      expect(took).toBeLessThan(1000 + 2000 + 3000);
+    });
+
+    it('goes on from the SIGKILL a kill asked for again had already sent, and the outcome keeps it', async () => {
+      // The kill of a crashed worker got as far as recording SIGKILL; its retry must not restart the
+      // grace with SIGTERM, nor rewrite the record so that the outcome says SIGTERM.
+      const doc = sh("trap '' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 30 } });
+      const handle = await host.launch(doc, `rekill-${Date.now()}`);
+      try {
+        await until(
+          'the sandbox runs',
+          () => host.state(handle),
+          (s) => s === 'running',
+        );
+        await writeFile(
+          join(handle.cellDir, 'kill.json'),
+          JSON.stringify({ reason: 'deadline', message: 'ttl passed', signals: ['SIGTERM', 'SIGKILL'] }),
+        );
+        const started = Date.now();
+        await host.kill(handle, { reason: 'deadline', message: 'ttl passed' });
+        const exit = await host.wait(handle);
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(exit.outcome).toEqual({ kind: 'deadline', signal: 'SIGKILL' });
+        expect(JSON.parse(await readFile(join(handle.cellDir, 'kill.json'), 'utf8'))).toMatchObject({
+          signals: ['SIGTERM', 'SIGKILL'],
+        });
+      } finally {
+        await host.remove(handle);
+      }
+    });
+  });
+
+  describe('crash safety of the launcher', () => {
+    it('keeps the sandbox running when its launcher is SIGKILLed and still collects the outcome', async () => {
+      const doc = sh('sleep 2; echo survived; exit 5');
+      const runKey = `crash-${Date.now()}`;
+      // A separate Node process launches the cell, then dies by SIGKILL.
+      const script = `
       import { createCellHost } from ${JSON.stringify(join(repoRoot, 'src/host/cell-host.ts'))};
-      const host = await createCellHost(${JSON.stringify({ ...host.config, runscRoot: undefined, cellsDir: undefined })});
+      const host = await createCellHost(${JSON.stringify({ ...host.config, runscRoot: undefined, cellsDir: undefined, warmPoolSize: Math.min(warmPoolSize, 1) })});
+      while (host.warmPool && host.warmPool.stats().ready === 0) await new Promise((r) => setTimeout(r, 10));
       const h = await host.launch(${JSON.stringify(doc)}, ${JSON.stringify(runKey)});
-      console.log('launched', h.sandboxId);
+      console.log('launched', h.sandboxId, h.runscId ?? 'cold');
       setInterval(() => {}, 1000);
     `;
-    // Node 20 cannot run TypeScript sources directly; Deno runs the same sources as they are.
-    const child = spawn(
-      join(repoRoot, 'node_modules/.bin/deno'),
-      ['eval', '--node-modules-dir=manual', '--ext=ts', script],
-      {
-        cwd: repoRoot,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => (String(d).includes('launched') ? resolve() : undefined));
-      child.once('exit', (code) => reject(new Error(`launcher exited ${code}`)));
+      // Node 20 cannot run TypeScript sources directly; Deno runs the same sources as they are.
+      const child = spawn(
+        join(repoRoot, 'node_modules/.bin/deno'),
+        ['eval', '--node-modules-dir=manual', '--ext=ts', script],
+        {
+          cwd: repoRoot,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      const launched = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => (String(d).includes('launched') ? resolve(String(d)) : undefined));
+        child.once('exit', (code) => reject(new Error(`launcher exited ${code}`)));
+      });
+      child.kill('SIGKILL');
+      expect(launched.includes('cold')).toBe(path === 'cold');
+      const handle = await host.attach(host.sandboxIdFor(doc.spec.id, runKey));
+      expect(handle).toBeDefined();
+      // The supervisor writes its pid a moment after the launch was handed over.
+      const startBy = Date.now() + 3000;
+      while ((await host.state(handle!)) === 'prepared' && Date.now() < startBy)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await host.state(handle!)).toBe('running');
+      const exit = await host.wait(handle!);
+      expect(exit.outcome).toEqual({ kind: 'exited', code: 5 });
+      expect(exit.stdout.tail).toBe('survived\n');
+      await host.remove(handle!);
+      // The dead launcher's pool was booting a warm sandbox for nobody: the reconciler's to remove.
+      const reconciler = createReconciler({ host, isCellRunning: async () => 'running', orphanGraceMs: 0 });
+      await until(
+        "the dead launcher's warm sandboxes are gone",
+        async () => (await reconciler.reconcile(), await leftovers(host)),
+        (found) => found.length === 0,
+      );
     });
-    child.kill('SIGKILL');
-    const handle = await host.attach(host.sandboxIdFor(doc.spec.id, runKey));
-    expect(handle).toBeDefined();
-    // The supervisor writes its pid a moment after the launch was handed over.
-    const until = Date.now() + 3000;
-    while ((await host.state(handle!)) === 'prepared' && Date.now() < until)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(await host.state(handle!)).toBe('running');
-    const exit = await host.wait(handle!);
-    expect(exit.outcome).toEqual({ kind: 'exited', code: 5 });
-    expect(exit.stdout.tail).toBe('survived\n');
-    await host.remove(handle!);
+
+    it('re-attaches instead of launching twice when launch is repeated with the same run key', async () => {
+      const doc = sh('sleep 1; echo once');
+      const a = await host.launch(doc, 'same-key');
+      const b = await host.launch(doc, 'same-key');
+      expect(b.sandboxId).toBe(a.sandboxId);
+      const exit = await host.wait(b);
+      expect(exit.stdout.tail).toBe('once\n');
+      await host.remove(b);
+    });
   });
 
-  it('re-attaches instead of launching twice when launch is repeated with the same run key', async () => {
-    const doc = sh('sleep 1; echo once');
-    const a = await host.launch(doc, 'same-key');
-    const b = await host.launch(doc, 'same-key');
-    expect(b.sandboxId).toBe(a.sandboxId);
-    const exit = await host.wait(b);
-    expect(exit.stdout.tail).toBe('once\n');
-    await host.remove(b);
-  });
-});
+  describe('bad input on the host', () => {
+    it('refuses a host mount outside the allowlist and leaves nothing behind', async () => {
+      const doc = sh('true', { mounts: [{ source: '/etc', destination: '/tmp' }] });
+      await expect(host.launch(doc, 'k1')).rejects.toThrow(/not under a host path this worker allows/);
+    });
 
-describe('bad input on the host', () => {
-  it('refuses a host mount outside the allowlist and leaves nothing behind', async () => {
-    const doc = sh('true', { mounts: [{ source: '/etc', destination: '/tmp' }] });
-    await expect(host.launch(doc, 'k1')).rejects.toThrow(/not under a host path this worker allows/);
-  });
+    it('refuses a missing rootfs directory', async () => {
+      const doc = sh('true', { rootfs: { path: '/nonexistent/rootfs' } });
+      await expect(host.launch(doc, 'k2')).rejects.toThrow(/nonexistent/);
+    });
 
-  it('refuses a missing rootfs directory', async () => {
-    const doc = sh('true', { rootfs: { path: '/nonexistent/rootfs' } });
-    await expect(host.launch(doc, 'k2')).rejects.toThrow(/nonexistent/);
+    it('refuses a mount point that the rootfs does not have', async () => {
+      const doc = sh('true', { tmpfs: [{ path: '/nowhere', sizeBytes: 1 << 20 }] });
+      await expect(host.launch(doc, 'k3')).rejects.toThrow(/mount point \/nowhere/);
+    });
   });
 
-  it('refuses a mount point that the rootfs does not have', async () => {
-    const doc = sh('true', { tmpfs: [{ path: '/nowhere', sizeBytes: 1 << 20 }] });
-    await expect(host.launch(doc, 'k3')).rejects.toThrow(/mount point \/nowhere/);
-  });
-});
-
-describe('exactness under repetition', () => {
-  const repeat = async (n: number, concurrency: number, fn: () => Promise<void>) => {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next++ < n) await fn();
-      }),
-    );
-  };
-  for (const [name, argv, expected] of [
-    ['true', ['/bin/true'], { kind: 'exited', code: 0 }],
-    ['exit 3', ['/bin/sh', '-c', 'exit 3'], { kind: 'exited', code: 3 }],
-    ['SIGKILL', ['/bin/sh', '-c', 'kill -KILL $$'], { kind: 'signaled', signal: 'SIGKILL', signalNumber: 9 }],
-  ] as const) {
-    it(`reports ${name} right 100 times out of 100`, async () => {
+  describe('exactness under repetition', () => {
+    const repeat = async (n: number, concurrency: number, fn: () => Promise<void>) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next++ < n) await fn();
+        }),
+      );
+    };
+    for (const [name, argv, expected] of [
+      ['true', ['/bin/true'], { kind: 'exited', code: 0 }],
+      ['exit 3', ['/bin/sh', '-c', 'exit 3'], { kind: 'exited', code: 3 }],
+      ['SIGKILL', ['/bin/sh', '-c', 'kill -KILL $$'], { kind: 'signaled', signal: 'SIGKILL', signalNumber: 9 }],
+    ] as const) {
+      it(`reports ${name} right 100 times out of 100`, async () => {
+        const seen: string[] = [];
+        await repeat(100, 4, async () => {
+          seen.push(JSON.stringify((await runCell(host, cellDoc([...argv]))).outcome));
+        });
+        expect(seen).toEqual(Array(100).fill(JSON.stringify(expected)));
+      }, 300_000);
+    }
+    it('reports a memory hog as oom 100 times out of 100', async () => {
       const seen: string[] = [];
       await repeat(100, 4, async () => {
-        seen.push(JSON.stringify((await runCell(host, cellDoc([...argv]))).outcome));
+        const doc = cellDoc(['/bin/sh', '-c', 'x=a; while true; do x="$x$x"; done'], {
+          // 64 MiB: the least memory whose /tmp and /dev are the warm shape's.
+          limits: { memoryMaxBytes: 64 * 1024 * 1024 },
+        });
+        seen.push((await runCell(host, doc)).outcome.kind);
       });
-      expect(seen).toEqual(Array(100).fill(JSON.stringify(expected)));
-    }, 300_000);
-  }
-  it('reports a memory hog as oom 100 times out of 100', async () => {
-    const seen: string[] = [];
-    await repeat(100, 4, async () => {
-      const doc = cellDoc(['/bin/sh', '-c', 'x=a; while true; do x="$x$x"; done'], {
-        limits: { memoryMaxBytes: 32 * 1024 * 1024 },
-      });
-      seen.push((await runCell(host, doc)).outcome.kind);
-    });
-    expect(seen).toEqual(Array(100).fill('oom'));
-  }, 600_000);
-});
+      expect(seen).toEqual(Array(100).fill('oom'));
+    }, 600_000);
+  });
 
-it('reads the state files of a cell as JSON', async () => {
-  // The supervisor's record is plain JSON a person can read.
-  const doc = sh('exit 2');
-  const h = await host.launch(doc, 'json-check');
-  await host.wait(h);
-  try {
-    const record = JSON.parse(await readFile(join(h.cellDir, 'result.json'), 'utf8'));
-    // Every cell has its memory cgroup now (the host's default limit), so an OOM count of 0.
-    expect(record).toEqual({ runscExitCode: 2, oomCount: 0 });
-    // The exact wait status comes from runsc's own log: exit 2 is 2 << 8.
-    expect(await readFile(join(h.cellDir, 'runsc.run.log'), 'utf8')).toMatch(/Exiting with status: 512\b/);
-  } finally {
-    await host.remove(h);
-  }
+  it('reads the state files of a cell as JSON', async () => {
+    // The supervisor's record is plain JSON a person can read.
+    const doc = sh('exit 2');
+    const h = await host.launch(doc, 'json-check');
+    await host.wait(h);
+    try {
+      const record = JSON.parse(await readFile(join(h.cellDir, 'result.json'), 'utf8'));
+      // Every cell has its memory cgroup now (the host's default limit), so an OOM count of 0.
+      expect(record).toEqual({ runscExitCode: 2, oomCount: 0 });
+      // The exact wait status comes from runsc's own log: exit 2 is 2 << 8.
+      const log = path === 'warm' ? 'runsc.exec.log' : 'runsc.run.log';
+      expect(await readFile(join(h.cellDir, log), 'utf8')).toMatch(/Exiting with status: 512\b/);
+    } finally {
+      await host.remove(h);
+    }
+  });
 });

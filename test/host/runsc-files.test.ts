@@ -19,6 +19,8 @@ describe('launch.env', () => {
       await writeFile(
         file,
         launchEnv({
+          mode: 'exec',
+          container: `c ${odd}`,
           bundleDir: `/b/${odd}`,
           sandboxId: 'id_1.2+3-4',
           maxStdoutBytes: 1000,
@@ -30,12 +32,25 @@ describe('launch.env', () => {
       );
       const { stdout } = await promisify(execFile)('/bin/sh', [
         '-c',
-        'set -u; . "$1"; printf "[%s]\\n" "$bundle" "$id" "$max_out" "$max_err" "$oom_probe" "$#" "$@"',
+        'set -u; . "$1"; printf "[%s]\\n" "$mode" "$container" "$bundle" "$id" "$max_out" "$max_err" "$oom_probe" "$#" "$@"',
         'sh',
         file,
       ]);
       expect(stdout).toBe(
-        [`/b/${odd}`, 'id_1.2+3-4', '1000', '0', '', '4', '/usr/bin/runsc', '--root=/r oot', '--network=none', '']
+        [
+          'exec',
+          `c ${odd}`,
+          `/b/${odd}`,
+          'id_1.2+3-4',
+          '1000',
+          '0',
+          '',
+          '4',
+          '/usr/bin/runsc',
+          '--root=/r oot',
+          '--network=none',
+          '',
+        ]
           .map((v) => `[${v}]\n`)
           .join(''),
       );

@@ -67,7 +67,12 @@ describe('cellos worker with CELLOS_METRICS_ADDRESS', () => {
     ]);
 
     const host = { host: box.hostId };
-    const m = await scrape();
+    // A warm sandbox is removed after its result is out (~1.5 s): its removal is counted then.
+    const m = await until(
+      'three removals counted',
+      scrape,
+      (scraped) => (value(scraped, `${metricNames.phaseDuration}_count`, { ...host, phase: 'remove' }) ?? 0) >= 3,
+    );
     expect(value(m, metricNames.cellsStarted, host)).toBeGreaterThanOrEqual(3);
     expect(value(m, metricNames.cellsFinished, { ...host, outcome: 'exited' })).toBeGreaterThanOrEqual(2);
     expect(value(m, metricNames.cellsFinished, { ...host, outcome: 'deadline' })).toBeGreaterThanOrEqual(1);

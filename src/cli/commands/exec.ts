@@ -25,7 +25,8 @@ export async function exec(opts: ExecOptions, io: CliIo): Promise<ExecOutput> {
   const doc = await readCellDocument(opts.file, io);
   const cfg = workerConfigFromEnv(io.env);
   const { createCellHost, runCell } = await import('../../host/index.ts');
-  const host = await createCellHost({ ...cfg.host, outputTailBytes: TAIL_BYTES }, io.env);
+  // One cell: a warm pool would boot sandboxes for nobody.
+  const host = await createCellHost({ ...cfg.host, outputTailBytes: TAIL_BYTES, warmPoolSize: 0 }, io.env);
 
   // runCell listens for the abort only once the sandbox has started: an interrupt that comes earlier
   // is held until then, so that it still kills the cell.
