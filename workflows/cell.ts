@@ -1,6 +1,7 @@
 // The durable lifecycle of one cell: admit (validate, place), run the sandbox on its host, kill it
-// at its deadline or on request, and always clean up. The happy path is one local activity and one
-// host activity, so a trivial cell costs ~two server round trips.
+// at its deadline or on request, and always clean up. The happy path is one local activity (no
+// round trip of its own), the claim, the run and three workflow tasks: see the README's "Round
+// trips of a cell" for each one and what it buys.
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -116,21 +117,11 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     }
   } finally {
     // Runs on success, failure, deadline and cancellation alike (not on terminate: the reconciler
-    // on the host covers that). A cell that never left the queue has nothing on a host.
-    await CancellationScope.nonCancellable(async () => {
-      if (!host || cell.exit?.removed) return;
-      cell.enter('cleaning-up');
-      if (cell.exit === undefined && cell.outcome?.kind === 'cancelled') {
-        await host.killSandbox({ ...ref, reason: 'request', message: cell.outcome.reason }).catch(() => undefined);
-      }
-      if (cell.outcome?.kind !== 'host-lost') {
-        try {
-          await host.removeSandbox(ref);
-        } catch (err) {
-          cell.cleanupError = messageOf(err);
-        }
-      }
-    });
+    // on the host covers that). A cell that never left the queue has nothing on a host, nor one
+    // whose run removed its sandbox (the happy path): no scope is made for them, since every
+    // promise made in a workflow costs the worker a stack trace.
+    const placed = host;
+    if (placed && !cell.exit?.removed) await CancellationScope.nonCancellable(() => cleanUp(placed, ref, cell));
     cell.enter('done');
     // The outcome in the memo too: the UI shows current details only while a worker answers.
     if (cell.outcome) {
@@ -138,6 +129,21 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     }
   }
   return cell.toResult();
+}
+
+/** Kills the sandbox of a cell cancelled while it ran, then removes it (not from a lost host). */
+async function cleanUp(host: HostActivities, ref: SandboxRef, cell: CellState): Promise<void> {
+  cell.enter('cleaning-up');
+  if (cell.exit === undefined && cell.outcome?.kind === 'cancelled') {
+    await host.killSandbox({ ...ref, reason: 'request', message: cell.outcome.reason }).catch(() => undefined);
+  }
+  if (cell.outcome?.kind !== 'host-lost') {
+    try {
+      await host.removeSandbox(ref);
+    } catch (err) {
+      cell.cleanupError = messageOf(err);
+    }
+  }
 }
 
 /** The host that took the cell from its launch queue, or undefined if a kill came first. */

@@ -7,6 +7,7 @@ import type { ClientConfig } from '../worker/config.ts';
 import { failure } from './exit.ts';
 import type { CliIo } from './io.ts';
 import { resolveTemporal, type TemporalTarget } from './temporal.ts';
+import type { RunningWorker } from './worker-runtime.ts';
 
 export interface OpenClient {
   readonly client: CellClient;
@@ -15,13 +16,22 @@ export interface OpenClient {
   close(): Promise<void>;
 }
 
-export async function openCellClient(cfg: ClientConfig, target: TemporalTarget): Promise<OpenClient> {
+/**
+ * A client of its own connection; or, given `worker` (a worker in this process on the same target
+ * and task queue), a client on the worker's connection that starts cells eagerly: the server hands
+ * a cell's first workflow task straight back to that worker. The worker's stop() closes it.
+ */
+export async function openCellClient(
+  cfg: ClientConfig,
+  target: TemporalTarget,
+  worker?: Pick<RunningWorker, 'connection'>,
+): Promise<OpenClient> {
   const [{ CellClient }, { connectClient }, dataConverter] = await Promise.all([
     import('../client/cell-client.ts'),
     import('../worker/connection.ts'),
     dataConverterOf(cfg),
   ]);
-  const connection = await connectClient(target.connection);
+  const connection = worker?.connection ?? (await connectClient(target.connection));
   return {
     client: new CellClient({
       connection,
@@ -29,9 +39,10 @@ export async function openCellClient(cfg: ClientConfig, target: TemporalTarget):
       namespace: target.connection.namespace,
       taskQueue: cfg.taskQueue,
       hostScheduleToStartSeconds: cfg.hostScheduleToStartSeconds,
+      eagerStart: worker !== undefined,
     }),
     withDeadline: (ms, fn) => connection.withDeadline(Date.now() + ms, fn),
-    close: () => connection.close(),
+    close: () => (worker ? Promise.resolve() : connection.close()),
   };
 }
 

@@ -4,7 +4,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
-  type Connection,
+  type ConnectionLike,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -32,12 +32,21 @@ import {
 } from '../contract/index.ts';
 
 export interface CellClientOptions {
-  readonly connection: Connection;
+  /** A client Connection, or a worker's NativeConnection (needed for eagerStart). */
+  readonly connection: ConnectionLike;
   /** The deployment's data converter, e.g. payload encryption (cellosDataConverter). */
   readonly dataConverter?: DataConverter | undefined;
   readonly namespace?: string;
   readonly taskQueue?: string;
   readonly hostScheduleToStartSeconds?: number;
+  /**
+   * Eager workflow start: the server hands the cell's first workflow task back with the start
+   * response, to a worker in this process, instead of through the task queue. Only when
+   * `connection` is the NativeConnection of a worker in this process that polls `taskQueue` (the
+   * embedded default of `cellos run`); the SDK throws otherwise. When that worker has no free
+   * workflow task slot, the start is an ordinary one. Default false.
+   */
+  readonly eagerStart?: boolean;
 }
 
 export interface StartCellOptions {
@@ -50,6 +59,8 @@ export interface CellRun {
   readonly cellId: string;
   readonly workflowId: string;
   readonly runId: string;
+  /** Set by start(): whether the server handed the first workflow task straight to this process's worker. */
+  readonly eagerlyStarted?: boolean;
   result(): Promise<CellResult>;
   status(): Promise<CellStatus>;
   kill(reason: string): Promise<void>;
@@ -66,6 +77,7 @@ export class CellClient {
   /** Cells on a schedule: create, list, describe, pause, unpause, trigger, backfill, delete. */
   readonly schedules: CellSchedules;
   private readonly hostScheduleToStartSeconds: number | undefined;
+  private readonly eagerStart: boolean;
   private indexed: Promise<boolean> | undefined;
 
   constructor(opts: CellClientOptions) {
@@ -76,6 +88,7 @@ export class CellClient {
     });
     this.taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
     this.hostScheduleToStartSeconds = opts.hostScheduleToStartSeconds;
+    this.eagerStart = opts.eagerStart ?? false;
     this.schedules = new CellSchedules({
       temporal: this.temporal,
       taskQueue: this.taskQueue,
@@ -103,8 +116,12 @@ export class CellClient {
         staticSummary: cellSummary(doc),
         staticDetails: cellDetails(doc),
         memo: { ...opts.memo, cellId: doc.spec.id, ...(opts.scheduleId ? { scheduleId: opts.scheduleId } : {}) },
+        ...(this.eagerStart ? { requestEagerStart: true } : {}),
       });
-      return this.runHandle(doc.spec.id, workflowId, handle.firstExecutionRunId);
+      return {
+        ...this.runHandle(doc.spec.id, workflowId, handle.firstExecutionRunId),
+        eagerlyStarted: handle.eagerlyStarted,
+      };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CellAlreadyRunningError(doc.spec.id);
       throw err;

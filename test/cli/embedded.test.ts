@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createCellHost, type CellHost } from '../../src/host/cell-host.ts';
 import { isListening } from '../../src/temporal/dev-server.ts';
@@ -64,6 +65,22 @@ it('starts a local dev server that outlives the command, and the next run reuses
   expect(JSON.parse(second.stdout)).toMatchObject({ cellId: doc.spec.id, outcome: { kind: 'exited', code: 7 } });
   // Still the first server, the one in the pid file.
   expect(Number.parseInt(await readFile(join(devStateDir, DEV_SERVER_PID_FILE), 'utf8'), 10)).toBe(pid);
+
+  // The worker inside the command took the cell's first workflow task eagerly, from the start
+  // response: the history names the starter as its taker, not a host's poller.
+  const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+  try {
+    const history = await new Client({ connection }).workflow.getHandle(`cell-${doc.spec.id}`).fetchHistory();
+    const events = history.events ?? [];
+    const starter = events.find(
+      (e) => e.workflowExecutionStartedEventAttributes,
+    )?.workflowExecutionStartedEventAttributes;
+    const taken = events.find((e) => e.workflowTaskStartedEventAttributes)?.workflowTaskStartedEventAttributes;
+    expect(taken?.identity).toBe(starter?.identity);
+    expect(taken?.identity).not.toMatch(/^cellos-host /);
+  } finally {
+    await connection.close();
+  }
 
   // status and kill fall back to the same local server.
   const status = await cli(['status', doc.spec.id], { env });

@@ -57,9 +57,12 @@ export async function run(opts: RunOptions, io: CliIo): Promise<RunOutput> {
     const target = await interrupts.guard(resolveTemporal(cfg, io, { start: true }));
     if (target.embedded && workerCfg) {
       const { startWorker } = await import('../worker-runtime.ts');
-      worker = await interrupts.guard(startWorker({ cfg: workerCfg, target, env: io.env, logLevel: 'WARN' }));
+      // One cell and gone: a warm pool would boot sandboxes for nobody and delete them on the way out.
+      const oneShot = { ...workerCfg, host: { ...workerCfg.host, warmPoolSize: 0 } };
+      worker = await interrupts.guard(startWorker({ cfg: oneShot, target, env: io.env, logLevel: 'WARN' }));
     }
-    open = await interrupts.guard(openCellClient(cfg, target));
+    // With a worker here, the cell starts eagerly: its first workflow task comes back with the start.
+    open = await interrupts.guard(openCellClient(cfg, target, worker));
     interrupts.stage = 'starting';
     const cellRun = await interrupts.guard(open.client.start(document));
     const started: StartedCell = {
