@@ -73,6 +73,10 @@ export function createClaimActivity({
       }
       if (Context.current().info.attempt > 1)
         log('claimed cell after retries', { ...cell, attempt: Context.current().info.attempt });
+      // Its bundle (or warm sandbox) is made while the claim's answer travels and the run comes back
+      // to this host: the run's own prepare joins it or finds its record (a failure is the run's to
+      // report). What it makes is the cell's, removed by the run or the workflow's cleanup.
+      void host.prepare(doc, input.runKey).catch(() => undefined);
       return { hostId };
     },
   };

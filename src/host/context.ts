@@ -16,7 +16,7 @@ export interface HostContext {
   /** mount-check.sh's text: the prestart hook that checks a cell's host mounts (see mount-check.ts). */
   readonly mountCheckScript: string;
   /** Sandboxes whose prepare() runs in this process: files without a record yet, not leftovers. */
-  readonly preparing: Map<string, number>;
+  readonly preparing: Map<string, Promise<CellHandle>>;
   /** Lines about the host's own work (the warm pool, a warm sandbox that could not be used). */
   readonly log: (message: string, fields: Record<string, unknown>) => void;
   /** Removals under way that no caller waits for (see CellHost.removeLater); shutdown waits for them. */

@@ -28,15 +28,12 @@ import { removeById, removeCellFiles } from './remove.ts';
 
 export async function prepare(ctx: HostContext, doc: CellDocument, runKey: string): Promise<CellHandle> {
   const sandboxId = sandboxIdFor(doc.spec.id, runKey);
-  const { preparing } = ctx;
-  preparing.set(sandboxId, (preparing.get(sandboxId) ?? 0) + 1);
-  try {
-    return await prepareOnce(ctx, doc, runKey, sandboxId);
-  } finally {
-    const n = (preparing.get(sandboxId) ?? 1) - 1;
-    if (n > 0) preparing.set(sandboxId, n);
-    else preparing.delete(sandboxId);
-  }
+  // One prepare per sandbox at a time: a second (the run's, while the claim's runs) joins the first.
+  const inFlight = ctx.preparing.get(sandboxId);
+  if (inFlight) return inFlight;
+  const p = prepareOnce(ctx, doc, runKey, sandboxId).finally(() => ctx.preparing.delete(sandboxId));
+  ctx.preparing.set(sandboxId, p);
+  return p;
 }
 
 async function prepareOnce(
