@@ -64,11 +64,12 @@ export function createCellActivities({
       const cell = { cellId: doc.spec.id, hostId, sandboxId: host.sandboxIdFor(doc.spec.id, input.runKey) };
       const preparing = Date.now();
       let handle: CellHandle | undefined;
+      let startedHere = false;
       try {
         handle = await prepareWithin(host, doc, input.runKey, ctx);
         await failpoint('after-prepare');
         let full = false;
-        await gate.launch(handle, {
+        startedHere = await gate.launch(handle, {
           signal: ctx.cancellationSignal,
           onWait: (use) => {
             if (!full) {
@@ -95,8 +96,8 @@ export function createCellActivities({
         if (!handle || (await host.state(handle)) === 'prepared') room?.release(cell.sandboxId);
         throw err;
       }
-      // The record is written by the attempt that prepares the sandbox: an older one means a re-attach.
-      if (handle.createdAtMs >= preparing) {
+      // An attempt that finds the sandbox started (a retry after a crash) re-attaches to it.
+      if (startedHere) {
         metrics.cellStarted();
         metrics.phaseDuration('prepare', Date.now() - preparing);
       }

@@ -7,8 +7,11 @@ import type { CellHandle, CellHost } from '../src/host/cell-host.ts';
 import type { HostRoom, RoomUse } from '../src/host/room.ts';
 
 export interface LaunchGate {
-  /** Starts the sandbox once it holds room, unless it was launched already (a re-attach). */
-  launch(handle: CellHandle, opts: LaunchGateWaitOptions): Promise<void>;
+  /**
+   * Starts the sandbox once it holds room, unless it was launched already (a re-attach). True when
+   * this call started it.
+   */
+  launch(handle: CellHandle, opts: LaunchGateWaitOptions): Promise<boolean>;
 }
 
 export interface LaunchGateWaitOptions {
@@ -20,7 +23,7 @@ export interface LaunchGateWaitOptions {
 export function createLaunchGate(host: CellHost, room: HostRoom | undefined): LaunchGate {
   return {
     async launch(handle, { signal, onWait }) {
-      if ((await host.state(handle)) !== 'prepared') return; // started by an earlier attempt
+      if ((await host.state(handle)) !== 'prepared') return false; // started by an earlier attempt
       if (room) {
         const memory = handle.memoryMaxBytes ?? room.limits.defaultCellMemoryBytes;
         // Killed while it waited (its deadline passed): start() records it as never started at once.
@@ -31,6 +34,7 @@ export function createLaunchGate(host: CellHost, room: HostRoom | undefined): La
         });
       }
       await host.start(handle);
+      return true;
     },
   };
 }

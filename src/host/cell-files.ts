@@ -60,6 +60,8 @@ export const cellFile = {
   runscHostnameLog: 'runsc.hostname.log',
   hostnameErr: 'hostname.err',
   execPid: 'exec.pid',
+  /** "go" or "stop": what the supervisor of a warm cell does at its gate. */
+  gate: 'gate',
   // A warm sandbox of the pool, until a cell is given it (mode boot).
   pool: 'pool.json',
   booted: 'booted',

@@ -1,11 +1,21 @@
 // Killing a cell on a deadline or a request: SIGTERM, the grace, then SIGKILL. The kill record is
 // written before each signal, so that the outcome says who killed it and with what, and so that a
 // cell not started yet is never started.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KillReason, KillRecord } from '../cell/outcome.ts';
-import { cellFile, hasResult, readKill, readRecord, runscIdOf, writeJsonAtomic } from './cell-files.ts';
+import {
+  cellFile,
+  hasResult,
+  readKill,
+  readRecord,
+  readSupervisorPid,
+  runscIdOf,
+  writeJsonAtomic,
+} from './cell-files.ts';
+import { writeGate } from './launch.ts';
+import { signalSupervisor } from './processes.ts';
 import type { CellHandle, HostContext } from './context.ts';
 import { cellState } from './wait.ts';
 
@@ -87,8 +97,22 @@ async function signalCell(ctx: HostContext, handle: CellHandle, signal: KillSign
     return ctx.runsc.kill(container, signal, { all: signal === 'SIGKILL', network: handle.network });
   }
   const pid = Number.parseInt(await readFile(join(handle.cellDir, cellFile.execPid), 'utf8').catch(() => ''), 10);
-  if (!Number.isInteger(pid) || pid <= 0) return 'not-running';
-  return ctx.runsc.kill(container, signal, { pid, network: handle.network });
+  if (Number.isInteger(pid) && pid > 0) return ctx.runsc.kill(container, signal, { pid, network: handle.network });
+  // Still at its gate (started is written once it opens): the supervisor ends it unrun.
+  if (!(await exists(join(handle.cellDir, cellFile.started)))) {
+    await writeGate(handle, 'stop');
+    const supervisor = await readSupervisorPid(handle.cellDir);
+    if (supervisor !== undefined) await signalSupervisor(supervisor, handle.sandboxId, 'SIGUSR2');
+    return 'sent';
+  }
+  return 'not-running';
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function writeKillRecord(handle: CellHandle, record: KillRecord): Promise<void> {

@@ -1,9 +1,11 @@
 // Starting a prepared cell: hand its folder to the spawner, whose supervisor runs `runsc run` with
-// the launch.env that prepare wrote. Safe to retry at any point: a sandbox id is launched once.
-import { stat, writeFile } from 'node:fs/promises';
+// the launch.env that prepare wrote; or, for a cell in a warm sandbox, open the gate its supervisor
+// waits at. Safe to retry at any point: a sandbox id is launched once.
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cellFile, readKill, readSupervisorPid, writeNeverStarted } from './cell-files.ts';
+import { signalSupervisor } from './processes.ts';
 import type { CellHandle, HostContext } from './context.ts';
 
 /** How long a retry waits for the supervisor of an earlier launch request to show up. */
@@ -11,6 +13,7 @@ const EARLIER_LAUNCH_WAIT_MS = 3000;
 
 /** Starts the supervisor unless it was started already. */
 export async function start(ctx: HostContext, handle: CellHandle): Promise<{ supervisorPid: number | undefined }> {
+  if (handle.runscId !== undefined) return openGate(ctx, handle);
   const known = await readSupervisorPid(handle.cellDir);
   if (known !== undefined) return { supervisorPid: known };
   if (await readKill(handle.cellDir)) {
@@ -31,12 +34,45 @@ export async function start(ctx: HostContext, handle: CellHandle): Promise<{ sup
   return { supervisorPid: undefined };
 }
 
+/**
+ * A cell in a warm sandbox: its supervisor was started by prepare and waits, ready, at its gate.
+ * The gate file says go (or stop, when a kill was asked for before the start), then a signal wakes a
+ * supervisor already waiting: one that has not got there yet reads the file when it does. Repeating
+ * it is harmless (a retry's start, after a crash).
+ */
+async function openGate(ctx: HostContext, handle: CellHandle): Promise<{ supervisorPid: number | undefined }> {
+  const killed = (await readKill(handle.cellDir)) !== undefined;
+  await writeGate(handle, killed ? 'stop' : 'go');
+  const pid = await readSupervisorPid(handle.cellDir);
+  if (pid === undefined) {
+    // Prepared by a process that died before it asked for the supervisor.
+    if (!(await exists(join(handle.cellDir, cellFile.launchRequested)))) await requestLaunch(ctx, handle);
+    return { supervisorPid: undefined };
+  }
+  await signalSupervisor(pid, handle.sandboxId, killed ? 'SIGUSR2' : 'SIGUSR1');
+  return { supervisorPid: pid };
+}
+
+/** The gate file of a warm cell's supervisor; "stop" is never turned back into "go". */
+export async function writeGate(handle: CellHandle, word: 'go' | 'stop'): Promise<void> {
+  const path = join(handle.cellDir, cellFile.gate);
+  if (word === 'go' && (await readFile(path, 'utf8').catch(() => '')).startsWith('stop')) return;
+  await writeFile(`${path}.tmp`, `${word}\n`);
+  await rename(`${path}.tmp`, path);
+}
+
+/** Asks the spawner for the cell's supervisor; launch.requested tells a retry that it was asked. */
+export async function requestLaunch(ctx: HostContext, handle: CellHandle): Promise<void> {
+  await writeFile(join(handle.cellDir, cellFile.launchRequested), '');
+  ctx.spawner.launch(handle.sandboxId, handle.cellDir);
+}
+
 async function waitForPid(handle: CellHandle, ms: number): Promise<number | undefined> {
   const until = Date.now() + ms;
   for (;;) {
     const pid = await readSupervisorPid(handle.cellDir);
     if (pid !== undefined || Date.now() > until) return pid;
-    await sleep(20);
+    await sleep(5);
   }
 }
 

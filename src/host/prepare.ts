@@ -23,6 +23,7 @@ import { cellCgroupPath, cellOomProbe, prepareCellCgroup, setBootedCellLimits } 
 import { cellDirOf, handleOf, inBackground, type CellHandle, type HostContext } from './context.ts';
 import type { HostConfig } from './config.ts';
 import { launchEnv } from './launch-env.ts';
+import { requestLaunch } from './launch.ts';
 import { checkMountSources, mountCheckHook, realAllowlist } from './mount-check.ts';
 import { removeById, removeCellFiles } from './remove.ts';
 
@@ -168,6 +169,9 @@ async function prepareWarm(
       ),
     ]);
     await writeJsonAtomic(join(handle.cellDir, cellFile.record), record);
+    // The supervisor gets the sandbox ready for the cell now (hostname, output readers) and waits
+    // at its gate for the start (see supervisor.sh).
+    await requestLaunch(ctx, handle);
   } catch (err) {
     // Not the cell's yet: its folder goes, and so does the warm sandbox (it may hold the cell's
     // limits, or be gone: its cgroups missing). The cell boots its own instead.

@@ -142,3 +142,18 @@ export async function processToken(pid: number): Promise<string | undefined> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return fields.length >= 20 && fields[0] !== 'Z' ? `${pid}:${fields[19]}` : undefined;
 }
+
+/** Sends `signal` to the supervisor of `sandboxId` if `pid` still is it. True when it was sent. */
+export async function signalSupervisor(
+  pid: number,
+  sandboxId: string,
+  signal: 'SIGUSR1' | 'SIGUSR2',
+): Promise<boolean> {
+  if (!(await isSupervisorAlive(pid, sandboxId))) return false;
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}

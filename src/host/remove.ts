@@ -7,7 +7,8 @@ import { listStateFiles, removeStaleLocks, stateFilesOf } from '../runsc/state-d
 import { cellFile, hasResult, readRecord, readSupervisorPid, runscIdOf } from './cell-files.ts';
 import { removeCellCgroup } from './cgroups.ts';
 import { cellDirOf, handleOf, type CellHandle, type HostContext } from './context.ts';
-import { findHostProcesses, isSupervisorAlive, killGroup, killPid } from './processes.ts';
+import { writeGate } from './launch.ts';
+import { findHostProcesses, isSupervisorAlive, killGroup, killPid, signalSupervisor } from './processes.ts';
 
 /** How long a supervisor gets to finish once its sandbox is killed or deleted. */
 const SUPERVISOR_EXIT_WAIT_MS = 5000;
@@ -24,6 +25,11 @@ export async function remove(ctx: HostContext, handle: CellHandle): Promise<void
   // what may still run in /proc too: the normal path, a cell that exited, needs no scan.
   const searched = pid === undefined || !ended;
   let supervisors = await liveSupervisors(ctx, id, pid, searched);
+  // A warm cell's supervisor may wait at its gate, which no sandbox's end opens: it ends unrun.
+  if (handle.runscId !== undefined && supervisors.length > 0) {
+    await writeGate(handle, 'stop').catch(() => undefined);
+    for (const p of supervisors) await signalSupervisor(p, id, 'SIGUSR2');
+  }
   if (supervisors.length > 0) {
     // SIGKILL lets `runsc run` return and remove its own container; `delete --force` of a container
     // that runsc run still holds stops it but then fails here ("context deadline exceeded").

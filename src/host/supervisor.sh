@@ -21,6 +21,11 @@
 # warm sandbox (`runsc create` + `runsc start` of its idle init) and records how that went in
 # booted, then leaves it running.
 #
+# In mode exec the supervisor is started when the cell is prepared (at its claim) and gets ready,
+# hostname set and output readers waiting, then waits at a gate: the file gate saying "go" (the
+# host's start) runs the cell's process, "stop" (a kill or a removal first) ends it without running
+# anything; SIGUSR1 and SIGUSR2 say the same to a supervisor already waiting.
+#
 # shellcheck disable=SC2154 # bundle, id, max_out, max_err, oom_probe, mode, container: launch.env.
 set -u
 dir=$1
@@ -28,6 +33,11 @@ dir=$1
 # shellcheck source=/dev/null # written per cell by the host's prepare (launch-env.ts)
 . "$dir/launch.env"
 # Builtins only, but for mkfifo, stdbuf, head, wc and runsc: every exec here costs ~1-2 ms per cell.
+go=
+stop=
+# Before the pid file: the host signals only a supervisor whose pid it has read.
+trap 'go=1' USR1
+trap 'go=1 stop=1' USR2
 echo $$ > "$dir/supervisor.pid"
 if [ "$mode" = boot ]; then
   "$@" "--debug-log=$dir/runsc.%COMMAND%.log" create --bundle "$bundle" "$id" < /dev/null > /dev/null 2> "$dir/boot.err" &&
@@ -44,12 +54,37 @@ mkfifo -m 600 "$dir/pipes/out" "$dir/pipes/err" || exit 97
 readers=$!
 { stdbuf -o0 head -c "$max_err" > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/pipes/err" &
 readers="$readers $!"
-: > "$dir/started"
 # --debug-log without --debug: info lines only (the wait status, "Process should have started"),
 # not the spec with its environment, and a fifth of the writing.
 if [ "$mode" = exec ]; then
   # The hostname first, by a process of the host's choosing; the cell's own process has no capability.
-  if "$@" "--debug-log=$dir/runsc.hostname.log" exec --process "$dir/hostname.json" "$container" < /dev/null > /dev/null 2> "$dir/hostname.err"; then
+  "$@" "--debug-log=$dir/runsc.hostname.log" exec --process "$dir/hostname.json" "$container" < /dev/null > /dev/null 2> "$dir/hostname.err"
+  named=$?
+  # The gate: the file "gate" (go or stop, written before the signal is sent) or a signal. A signal
+  # makes wait return at once; the sleep only bounds one that slips in between the test and the wait.
+  if [ -z "$go" ] && [ -r "$dir/gate" ]; then
+    read -r word < "$dir/gate"
+    go=1
+    [ "$word" = go ] || stop=1
+  fi
+  while [ -z "$go" ]; do
+    sleep 1 &
+    waiter=$!
+    [ -n "$go" ] || [ -r "$dir/gate" ] || wait "$waiter"
+    kill "$waiter" 2> /dev/null
+    if [ -z "$go" ] && [ -r "$dir/gate" ]; then
+      read -r word < "$dir/gate"
+      go=1
+      [ "$word" = go ] || stop=1
+    fi
+  done
+  : > "$dir/started"
+  if [ -n "$stop" ]; then
+    # Killed or removed before it ran: nothing ran (see writeNeverStarted).
+    code=-1
+    : > "$dir/pipes/out"
+    : > "$dir/pipes/err"
+  elif [ "$named" -eq 0 ]; then
     "$@" "--debug-log=$dir/runsc.%COMMAND%.log" exec "--internal-pid-file=$dir/exec.pid" --process "$dir/process.json" "$container" > "$dir/pipes/out" 2> "$dir/pipes/err" < /dev/null
     code=$?
   else
@@ -58,16 +93,21 @@ if [ "$mode" = exec ]; then
     : > "$dir/pipes/err"
   fi
   : > "$dir/ended"
-  # What the cell left running still holds its output pipes open: end the whole sandbox now (its
-  # deletion comes later, off the cell's path).
-  "$@" kill --all "$container" KILL < /dev/null > /dev/null 2>&1 &
+  # What the cell left running would hold its output pipes open: if the readers are not done at
+  # once, end the whole sandbox (its deletion comes later, off the cell's path).
+  ( sleep 0.05; "$@" kill --all "$container" KILL < /dev/null > /dev/null 2>&1 ) &
+  ender=$!
 else
+  : > "$dir/started"
   "$@" "--debug-log=$dir/runsc.%COMMAND%.log" run --bundle "$bundle" "$id" > "$dir/pipes/out" 2> "$dir/pipes/err" < /dev/null
   code=$?
   : > "$dir/ended"
 fi
-# shellcheck disable=SC2086 # two pids
-wait $readers
+# A trapped signal (a start or kill repeated by a retry) makes wait return early: wait again.
+for reader in $readers; do
+  while kill -0 "$reader" 2> /dev/null; do wait "$reader"; done
+done
+[ -z "${ender:-}" ] || kill "$ender" 2> /dev/null
 oom=null
 if [ -n "$oom_probe" ] && [ -r "$oom_probe" ]; then
   oom=0
