@@ -13,18 +13,8 @@ import type { PoolStats } from './warm-pool.ts';
 
 export const RESULTS_DIR = join(projectRoot, 'bench', 'results');
 
-export interface CpuPerCell {
-  readonly cells: number;
-  readonly machineMs: number;
-  readonly temporalServerMs: number;
-  readonly nodeMs: number;
-  readonly sandboxesMs: number;
-  readonly runscCliMs: number;
-  readonly samplerMs: number;
-  readonly restMs: number;
-  /** The machine's busy time with no cell running, at the rate measured before the runs. */
-  readonly idleMs: number;
-}
+/** CPU per cell: a run's CpuUse divided by its cells (the idle rate over the same time, likewise). */
+export type CpuPerCell = Omit<CpuUse, 'wallMs'> & { readonly cells: number };
 
 export interface IdleRates {
   readonly seconds: number;

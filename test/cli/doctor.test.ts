@@ -78,6 +78,7 @@ describe('cellos doctor', () => {
       'cgroups',
       'network',
       'default rootfs',
+      'warm sandboxes',
       'state dir',
       'bundle dir',
       'image cache',

@@ -55,7 +55,9 @@ describe('a prepare that does not end', () => {
     expect((err as CellFailedError).type).toBe('CellRejectedByHost');
     expect((err as Error).message).toMatch(/took longer than the host allows \(2 s, CELLOS_PREPARE_TIMEOUT_SECONDS\)/);
     expect(Date.now() - t0).toBeLessThan(PREPARE_TIMEOUT_MS + 5000);
-    expect(hung).toBe(1); // refused for good: not retried
+    // Two prepares: the claim's (it starts one while its answer travels) and the run's, which is
+    // refused for good: not retried.
+    expect(hung).toBe(2);
     const r = await innocent;
     expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
     expect(r.stdout.tail).toBe('innocent\n');
