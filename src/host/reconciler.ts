@@ -14,6 +14,7 @@ import { cellFile, readRecord, type CellRecord } from './cell-files.ts';
 import type { CellHost } from './cell-host.ts';
 import { listCellCgroupDirs } from './cgroups.ts';
 import { findHostProcesses } from './processes.ts';
+import { isWarmSandboxId } from './warm-pool.ts';
 
 /** Where a cell's workflow run stands: the reconciler removes the sandbox of a run that is over. */
 export type CellRunState = 'running' | 'closed' | 'not-found';
@@ -90,6 +91,8 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
         ? await decideRecorded(sandboxId, traces.record, traces)
         : decideOrphan(sandboxId, traces);
       if (!planned) continue;
+      // A warm sandbox given to a cell after the records were read: its record names it now.
+      if (planned.action === 'remove-orphan' && isWarmSandboxId(sandboxId) && (await givenToACell(sandboxId))) continue;
       const fields = { ...planned, hostId: config.hostId, phase: 'reconcile' };
       log('reconcile: removing sandbox', fields);
       try {
@@ -163,6 +166,15 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
       action: 'remove-orphan',
       why: `no cell record; found: ${traces.pieces.map((p) => p.what).join(', ')} (the youngest ${Math.round(youngestMs / 1000)} s old)`,
     };
+  }
+
+  /** Whether a cell record names `runscId` as the warm sandbox it runs in. */
+  async function givenToACell(runscId: string): Promise<boolean> {
+    for (const name of await readdirIfAny(config.cellsDir)) {
+      if (!isSandboxId(name) || name === runscId) continue;
+      if ((await readRecord(join(config.cellsDir, name)))?.runscId === runscId) return true;
+    }
+    return false;
   }
 
   /** Every sandbox id with a trace on this host, and its traces. */

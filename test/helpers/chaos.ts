@@ -240,6 +240,14 @@ async function runChaos(chaos: Chaos): Promise<void> {
         `started ${r?.startedAt}, sandbox ${r?.sandboxStartedAt} to ${r?.sandboxEndedAt}, ` +
         `phases ${JSON.stringify(r?.phases)}, stdout ${JSON.stringify(r?.stdout.tail.slice(-200))}`,
     );
+    // What the hosts said about it (the last 20 kB of each host's log) and about its warm sandbox.
+    const warm = r?.warmSandbox ?? /warm sandbox (cellos-warm_+-[0-9a-f]+)/.exec(JSON.stringify(r?.outcome))?.[1];
+    for (const h of hosts) {
+      for (const line of h.log.split('\n')) {
+        if (line.includes(c.id) || (warm !== undefined && line.includes(warm)))
+          log(`  ${h.name}: ${line.slice(0, 400)}`);
+      }
+    }
   }
   const lostAcrossRestart = stats.acrossRestart.filter((c) => !matches(c.expected, c.result));
 
