@@ -43,11 +43,17 @@ export async function start(ctx: HostContext, handle: CellHandle): Promise<{ sup
 async function openGate(ctx: HostContext, handle: CellHandle): Promise<{ supervisorPid: number | undefined }> {
   const killed = (await readKill(handle.cellDir)) !== undefined;
   await writeGate(handle, killed ? 'stop' : 'go');
-  const pid = await readSupervisorPid(handle.cellDir);
+  let pid = await readSupervisorPid(handle.cellDir);
   if (pid === undefined) {
-    // Prepared by a process that died before it asked for the supervisor.
-    if (!(await exists(join(handle.cellDir, cellFile.launchRequested)))) await requestLaunch(ctx, handle);
-    return { supervisorPid: undefined };
+    // Asked for by prepare: give it time to show up; a request that died with the process that
+    // made it (or was never made) is made again.
+    if (await exists(join(handle.cellDir, cellFile.launchRequested))) {
+      pid = await waitForPid(handle, EARLIER_LAUNCH_WAIT_MS);
+    }
+    if (pid === undefined) {
+      await requestLaunch(ctx, handle);
+      return { supervisorPid: undefined };
+    }
   }
   await signalSupervisor(pid, handle.sandboxId, killed ? 'SIGUSR2' : 'SIGUSR1');
   return { supervisorPid: pid };

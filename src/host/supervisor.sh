@@ -38,8 +38,8 @@ stop=
 # Before the pid file: the host signals only a supervisor whose pid it has read.
 trap 'go=1' USR1
 trap 'go=1 stop=1' USR2
-echo $$ > "$dir/supervisor.pid"
 if [ "$mode" = boot ]; then
+  echo $$ > "$dir/supervisor.pid"
   "$@" "--debug-log=$dir/runsc.%COMMAND%.log" create --bundle "$bundle" "$id" < /dev/null > /dev/null 2> "$dir/boot.err" &&
     "$@" "--debug-log=$dir/runsc.%COMMAND%.log" start "$id" < /dev/null > /dev/null 2>> "$dir/boot.err"
   echo $? > "$dir/booted"
@@ -47,6 +47,9 @@ if [ "$mode" = boot ]; then
 fi
 # The fifos live in pipes/, outside the folder a waiter watches (Deno's watcher opens what changes).
 mkfifo -m 600 "$dir/pipes/out" "$dir/pipes/err" || exit 97
+# The pid once the fifos are ours: a second supervisor started for the same cell (a launch retried
+# while the first was slow to start) stops at mkfifo above, without taking the pid file.
+echo $$ > "$dir/supervisor.pid"
 # head -c reads no byte past the cap (wc counts the rest exactly), and unbuffered (stdbuf -o0) it
 # writes each read at once, so logs -f sees lines as they come. Not dd: with iflag=count_bytes it
 # counts a short read (one line from a pipe) as a whole block and stopped after cap/64KiB writes.

@@ -2,7 +2,7 @@
 // supervisor's record becomes the CellExit, or the cell is lost when its supervisor is gone
 // without one.
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { outcomeOf } from '../cell/outcome.ts';
 import { EMPTY_OUTPUT } from '../cell/output.ts';
 import type { CellExit } from '../contract/types.ts';
@@ -16,7 +16,7 @@ import {
   readTail,
 } from './cell-files.ts';
 import type { CellHandle, HostContext } from './context.ts';
-import { isSupervisorAlive } from './processes.ts';
+import { findHostProcesses, isSupervisorAlive } from './processes.ts';
 import { cellRedactor } from './redact.ts';
 import { watchDir, type DirWatch } from './watch.ts';
 
@@ -43,7 +43,11 @@ export async function cellState(handle: CellHandle): Promise<CellState> {
   if (pid === undefined) return 'prepared';
   if (await isSupervisorAlive(pid, handle.sandboxId)) return 'running';
   // It may have finished between the two reads.
-  return (await hasResult(handle.cellDir)) ? 'exited' : 'lost';
+  if (await hasResult(handle.cellDir)) return 'exited';
+  // The pid file may name a supervisor that lost the race for the cell to another still running.
+  const scope = { cellsDir: dirname(handle.cellDir), runscRoot: '' };
+  const live = await findHostProcesses(scope, handle.sandboxId);
+  return live.some((p) => p.kind === 'supervisor') ? 'running' : 'lost';
 }
 
 export async function wait(ctx: HostContext, handle: CellHandle, opts: WaitOptions = {}): Promise<CellExit> {
