@@ -96,6 +96,14 @@ interface ResultFile {
 const readResult = (dir: string) => readJson<ResultFile>(join(dir, cellFile.result));
 
 /** Whether the supervisor recorded the end (a result.json being written does not count yet). */
+/** Whether anything exists at `path` (a file a supervisor or another process may write at any time). */
+export async function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 export async function hasResult(dir: string): Promise<boolean> {
   return (await readResult(dir)) !== undefined;
 }

@@ -1,7 +1,8 @@
 // Per-cell cgroups. runsc removes its own cgroup when `runsc run` exits, taking the OOM record
 // with it, so each cell gets a parent cgroup that holds the memory limit and outlives runsc:
 // <root>/<parent>/<sandboxId>/ with runsc's at <...>/<sandboxId>/sandbox.
-import { access, mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
+import { pathExists } from './cell-files.ts';
 import { join } from 'node:path';
 
 export type CgroupMode = 'v1' | 'v2' | 'none';
@@ -16,8 +17,8 @@ export interface CellCgroup {
 const ROOT = '/sys/fs/cgroup';
 
 export async function detectCgroupMode(): Promise<CgroupMode> {
-  if (await exists(join(ROOT, 'cgroup.controllers'))) return 'v2';
-  if (await exists(join(ROOT, 'memory'))) return 'v1';
+  if (await pathExists(join(ROOT, 'cgroup.controllers'))) return 'v2';
+  if (await pathExists(join(ROOT, 'memory'))) return 'v1';
   return 'none';
 }
 
@@ -152,11 +153,4 @@ export async function listCellCgroupDirs(mode: CgroupMode, parent: string): Prom
 export async function listCellCgroups(mode: CgroupMode, parent: string): Promise<string[]> {
   const base = mode === 'v2' ? join(ROOT, parent) : join(ROOT, 'memory', parent);
   return readdir(base).catch(() => []);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }

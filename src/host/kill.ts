@@ -1,7 +1,7 @@
 // Killing a cell on a deadline or a request: SIGTERM, the grace, then SIGKILL. The kill record is
 // written before each signal, so that the outcome says who killed it and with what, and so that a
 // cell not started yet is never started.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KillReason, KillRecord } from '../cell/outcome.ts';
@@ -13,6 +13,7 @@ import {
   readSupervisorPid,
   runscIdOf,
   writeJsonAtomic,
+  pathExists,
 } from './cell-files.ts';
 import { writeGate } from './launch.ts';
 import { signalSupervisor } from './processes.ts';
@@ -99,20 +100,13 @@ async function signalCell(ctx: HostContext, handle: CellHandle, signal: KillSign
   const pid = Number.parseInt(await readFile(join(handle.cellDir, cellFile.execPid), 'utf8').catch(() => ''), 10);
   if (Number.isInteger(pid) && pid > 0) return ctx.runsc.kill(container, signal, { pid, network: handle.network });
   // Still at its gate (started is written once it opens): the supervisor ends it unrun.
-  if (!(await exists(join(handle.cellDir, cellFile.started)))) {
+  if (!(await pathExists(join(handle.cellDir, cellFile.started)))) {
     await writeGate(handle, 'stop');
     const supervisor = await readSupervisorPid(handle.cellDir);
     if (supervisor !== undefined) await signalSupervisor(supervisor, handle.sandboxId, 'SIGUSR2');
     return 'sent';
   }
   return 'not-running';
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function writeKillRecord(handle: CellHandle, record: KillRecord): Promise<void> {

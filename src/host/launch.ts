@@ -1,10 +1,10 @@
 // Starting a prepared cell: hand its folder to the spawner, whose supervisor runs `runsc run` with
 // the launch.env that prepare wrote; or, for a cell in a warm sandbox, open the gate its supervisor
 // waits at. Safe to retry at any point: a sandbox id is launched once.
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cellFile, readKill, readSupervisorPid, writeNeverStarted } from './cell-files.ts';
+import { cellFile, pathExists, readKill, readSupervisorPid, writeNeverStarted } from './cell-files.ts';
 import { signalSupervisor } from './processes.ts';
 import type { CellHandle, HostContext } from './context.ts';
 
@@ -24,7 +24,7 @@ export async function start(ctx: HostContext, handle: CellHandle): Promise<{ sup
   // An earlier attempt asked for the launch and died before the supervisor wrote its pid:
   // give that launch time to show up rather than start a second sandbox with the same id.
   const requested = join(handle.cellDir, cellFile.launchRequested);
-  if (await exists(requested)) {
+  if (await pathExists(requested)) {
     const pid = await waitForPid(handle, EARLIER_LAUNCH_WAIT_MS);
     if (pid !== undefined) return { supervisorPid: pid };
   }
@@ -47,7 +47,7 @@ async function openGate(ctx: HostContext, handle: CellHandle): Promise<{ supervi
   if (pid === undefined) {
     // Asked for by prepare: give it time to show up; a request that died with the process that
     // made it (or was never made) is made again.
-    if (await exists(join(handle.cellDir, cellFile.launchRequested))) {
+    if (await pathExists(join(handle.cellDir, cellFile.launchRequested))) {
       pid = await waitForPid(handle, EARLIER_LAUNCH_WAIT_MS);
     }
     if (pid === undefined) {
@@ -80,11 +80,4 @@ async function waitForPid(handle: CellHandle, ms: number): Promise<number | unde
     if (pid !== undefined || Date.now() > until) return pid;
     await sleep(5);
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

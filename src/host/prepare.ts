@@ -129,21 +129,17 @@ async function prepareWarm(
   policy: HostPolicy,
 ): Promise<CellHandle | undefined> {
   const pool = ctx.warmPool;
-  if (!pool || warmMisfitOf(ctx, doc, policy) !== undefined) return undefined;
+  if (!pool || warmRefusal(ctx, doc) !== undefined) return undefined;
   const { config } = ctx;
+  // Only its process part and limits are used: the rest of a warm cell's sandbox is the pool's.
+  const cfg = warmBundleConfig(ctx, doc, policy, base.sandboxId);
+  if (warmMisfit(doc, cfg, pool.shapeKey) !== undefined) return undefined;
   const runscId = pool.take();
   if (runscId === undefined) return undefined;
   const record: CellRecord = { ...base, runscId, bundleDir: join(config.bundleDir, runscId) };
   const handle = handleOf(ctx, record);
   try {
     await mkdir(join(handle.cellDir, 'pipes'), { recursive: true, mode: 0o700 });
-    const cfg = generateBundleConfig(doc, {
-      ...policy,
-      sandboxId: base.sandboxId,
-      rootfsPath: config.defaultRootfs,
-      cgroupsPath: cellCgroupPath(config.cgroupParent, runscId),
-      mountSources: [],
-    });
     await setBootedCellLimits(ctx.cgroupMode, config.cgroupParent, runscId, {
       memoryBytes: record.memoryMaxBytes ?? config.memory.defaultBytes,
       headroomBytes: SANDBOX_MEMORY_HEADROOM,
@@ -194,21 +190,28 @@ async function prepareWarm(
 
 /** Why a cell (already checked against the host's policy) cannot run warm here; undefined if it can. */
 export function warmMisfitOf(ctx: HostContext, doc: CellDocument, policy: HostPolicy): string | undefined {
-  const pool = ctx.warmPool;
-  if (!pool) return 'this host keeps no warm sandboxes (CELLOS_WARM_POOL_SIZE=0)';
+  return warmRefusal(ctx, doc) ?? warmMisfit(doc, warmBundleConfig(ctx, doc, policy, 'probe'), ctx.warmPool!.shapeKey);
+}
+
+/** The refusals that need no bundle: these never fit. */
+function warmRefusal(ctx: HostContext, doc: CellDocument): string | undefined {
+  if (!ctx.warmPool) return 'this host keeps no warm sandboxes (CELLOS_WARM_POOL_SIZE=0)';
   const run = doc.spec.run;
-  // Cheap refusals before generating a bundle: these never fit.
   if (run.rootfs !== undefined) return 'it names its own rootfs';
   if (run.network !== 'none') return `its network is ${run.network}`;
   if (run.mounts.length > 0) return 'it mounts host folders';
-  const config = generateBundleConfig(doc, {
+  return undefined;
+}
+
+/** The cell's bundle as if it ran cold on the default rootfs (its cgroups path is the pool's, unused). */
+function warmBundleConfig(ctx: HostContext, doc: CellDocument, policy: HostPolicy, sandboxId: string) {
+  return generateBundleConfig(doc, {
     ...policy,
-    sandboxId: 'probe',
+    sandboxId,
     rootfsPath: ctx.config.defaultRootfs,
     cgroupsPath: '',
     mountSources: [],
   });
-  return warmMisfit(doc, config, pool.shapeKey);
 }
 
 /** What this host lets documents do, as the bundle generator takes it. */

@@ -59,27 +59,26 @@ readers=$!
 readers="$readers $!"
 # --debug-log without --debug: info lines only (the wait status, "Process should have started"),
 # not the spec with its environment, and a fifth of the writing.
+read_gate() {
+  if [ -z "$go" ] && [ -r "$dir/gate" ]; then
+    read -r word < "$dir/gate"
+    go=1
+    [ "$word" = go ] || stop=1
+  fi
+}
 if [ "$mode" = exec ]; then
   # The hostname first, by a process of the host's choosing; the cell's own process has no capability.
   "$@" "--debug-log=$dir/runsc.hostname.log" exec --process "$dir/hostname.json" "$container" < /dev/null > /dev/null 2> "$dir/hostname.err"
   named=$?
   # The gate: the file "gate" (go or stop, written before the signal is sent) or a signal. A signal
   # makes wait return at once; the sleep only bounds one that slips in between the test and the wait.
-  if [ -z "$go" ] && [ -r "$dir/gate" ]; then
-    read -r word < "$dir/gate"
-    go=1
-    [ "$word" = go ] || stop=1
-  fi
+  read_gate
   while [ -z "$go" ]; do
     sleep 1 &
     waiter=$!
     [ -n "$go" ] || [ -r "$dir/gate" ] || wait "$waiter"
     kill "$waiter" 2> /dev/null
-    if [ -z "$go" ] && [ -r "$dir/gate" ]; then
-      read -r word < "$dir/gate"
-      go=1
-      [ "$word" = go ] || stop=1
-    fi
+    read_gate
   done
   : > "$dir/started"
   if [ -n "$stop" ]; then

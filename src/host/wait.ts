@@ -1,7 +1,6 @@
 // Where a cell stands and how it ended, from its files alone (nothing polls runsc): the
 // supervisor's record becomes the CellExit, or the cell is lost when its supervisor is gone
 // without one.
-import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { outcomeOf } from '../cell/outcome.ts';
 import { EMPTY_OUTPUT } from '../cell/output.ts';
@@ -14,6 +13,7 @@ import {
   readSupervisorPid,
   readSupervisorRecord,
   readTail,
+  pathExists,
 } from './cell-files.ts';
 import type { CellHandle, HostContext } from './context.ts';
 import { findHostProcesses, isSupervisorAlive } from './processes.ts';
@@ -38,7 +38,7 @@ const LOST_AFTER_MS = 3000;
 export async function cellState(handle: CellHandle): Promise<CellState> {
   if (await hasResult(handle.cellDir)) return 'exited';
   // A warm cell's supervisor runs from its prepare on, but the cell is started when its gate opens.
-  if (handle.runscId !== undefined && !(await exists(join(handle.cellDir, cellFile.gate)))) return 'prepared';
+  if (handle.runscId !== undefined && !(await pathExists(join(handle.cellDir, cellFile.gate)))) return 'prepared';
   const pid = await readSupervisorPid(handle.cellDir);
   if (pid === undefined) return 'prepared';
   if (await isSupervisorAlive(pid, handle.sandboxId)) return 'running';
@@ -161,11 +161,4 @@ function lostExit(handle: CellHandle, reason: string): CellExit {
     stdout: EMPTY_OUTPUT,
     stderr: EMPTY_OUTPUT,
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -161,6 +161,13 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     const dir = cellDirOf(ctx, id);
     const bundleDir = join(config.bundleDir, id);
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    // pool.json before anything else of the sandbox: whatever a crash leaves is named by its owner.
+    await writeJsonAtomic(join(dir, cellFile.pool), {
+      sandboxId: id,
+      hostId: config.hostId,
+      owner: await owner,
+      createdAtMs: Date.now(),
+    } satisfies PoolRecord);
     const cfg = shapeConfig(ctx, policy, id);
     const cgroup = await prepareCellCgroup(ctx.cgroupMode, config.cgroupParent, id, policy.memory?.defaultBytes);
     await mkdir(bundleDir, { recursive: true, mode: 0o700 });
@@ -176,12 +183,6 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       globalFlags: ctx.runsc.globalFlags('none'),
     });
     await writeFile(join(dir, cellFile.launchEnv), env, { mode: 0o600 });
-    await writeJsonAtomic(join(dir, cellFile.pool), {
-      sandboxId: id,
-      hostId: config.hostId,
-      owner: await owner,
-      createdAtMs: Date.now(),
-    } satisfies PoolRecord);
     ctx.spawner.launch(id, dir);
     const until = Date.now() + BOOT_TIMEOUT_MS;
     for (;;) {
@@ -197,31 +198,28 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
   }
 
   /**
-   * Warm sandboxes an earlier process booted and gave no cell: removed. Those a cell has stay, and so
-   * do those of a pool whose process still runs (two processes on one state folder).
+   * Warm sandboxes an earlier process booted and gave no cell: their ids. Those a cell has stay, and
+   * so do those of a pool whose process still runs (two processes on one state folder). A folder
+   * without pool.json that no record names is a boot or a removal cut short. Called before this
+   * pool boots anything, so that none of its own sandboxes is among them.
    */
-  async function reapLeftovers(): Promise<void> {
+  async function findLeftovers(): Promise<string[]> {
     const names = await readdir(config.cellsDir).catch(() => [] as string[]);
     const given = new Set<string>();
     for (const name of names) {
       const record = isSandboxId(name) ? await readRecord(join(config.cellsDir, name)) : undefined;
       if (record?.runscId) given.add(record.runscId);
     }
-    await Promise.all(
-      names
-        .filter((n) => isWarmSandboxId(n) && !booting.has(n) && !ready.includes(n) && !handing.has(n))
-        .map(async (n) => {
-          if (given.has(n)) {
-            await unlink(join(config.cellsDir, n, cellFile.pool)).catch(() => undefined);
-            return;
-          }
-          const pooled = await readJson<PoolRecord>(join(config.cellsDir, n, cellFile.pool));
-          if (!pooled) return;
-          const [pid] = (pooled.owner ?? '').split(':');
-          if (pooled.owner && (await processToken(Number(pid))) === pooled.owner) return;
-          await removeById(n).catch(() => undefined);
-        }),
-    );
+    const found: string[] = [];
+    for (const n of names.filter((name) => isWarmSandboxId(name) && !given.has(name))) {
+      const pooled = await readJson<PoolRecord>(join(config.cellsDir, n, cellFile.pool));
+      const [pid] = (pooled?.owner ?? '').split(':');
+      if (pooled?.owner && (await processToken(Number(pid))) === pooled.owner) continue;
+      found.push(n);
+    }
+    // A given one keeps its folder; only the pool's mark goes.
+    await Promise.all([...given].map((n) => unlink(join(config.cellsDir, n, cellFile.pool)).catch(() => undefined)));
+    return found;
   }
 
   return {
@@ -230,9 +228,14 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     async start() {
       if (!stopped) return;
       stopped = false;
-      // Not awaited: an old sandbox takes ~1.5 s to delete, and the pool fills meanwhile.
-      reaping = reapLeftovers().catch(() => undefined);
-      fill();
+      // The removals are not awaited: an old sandbox takes ~1.5 s to delete, and the pool fills meanwhile.
+      reaping = findLeftovers()
+        .catch(() => [] as string[])
+        .then((leftovers) => {
+          fill();
+          return Promise.all(leftovers.map((id) => removeById(id).catch(() => undefined)));
+        })
+        .then(() => undefined);
     },
     take() {
       const id = ready.shift();
