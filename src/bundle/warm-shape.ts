@@ -12,8 +12,16 @@ import type { OciConfig } from './oci.ts';
 /** The warm sandbox's own process: it only keeps the sandbox up until a cell is exec'd into it. */
 export const WARM_INIT_ARGV: readonly string[] = ['/bin/sleep', '2147483647'];
 
-/** The program that gives a warm sandbox the cell's hostname (busybox and coreutils both have it). */
-export const HOSTNAME_PROGRAM = '/bin/hostname';
+/** What a warm sandbox's init runs from the host's default rootfs (busybox and Debian both have them). */
+export const WARM_PROGRAMS: readonly string[] = ['/bin/sh', '/bin/hostname', WARM_INIT_ARGV[0]!];
+
+/**
+ * The init's program: read the cell's hostname from stdin (a fifo of the host's), set it, say so on
+ * stdout (a file of the host's), then close all three and idle. No cell code runs before it has read
+ * its one line, and none can reach it afterwards: it is root and cells in warm sandboxes are not.
+ */
+const WARM_INIT_SCRIPT =
+  'if read -r name && /bin/hostname "$name"; then echo "named $name"; else echo unnamed; fi; exec "$@" < /dev/null > /dev/null 2>&1';
 
 /** The longest hostname Linux takes (HOST_NAME_MAX). */
 const HOSTNAME_MAX = 64;
@@ -54,6 +62,8 @@ export function warmMisfit(doc: CellDocument, config: OciConfig, shapeKey: strin
   if (run.network !== 'none') return `its network is ${run.network}`;
   if (run.mounts.length > 0) return 'it mounts host folders';
   if (doc.spec.id.length > HOSTNAME_MAX) return `its id is longer than a hostname (${HOSTNAME_MAX})`;
+  // A warm sandbox's init is root: no cell that could signal or trace it shares its sandbox.
+  if (config.process.user.uid === 0) return 'it runs as root (uid 0)';
   if (sandboxShapeKey(config) !== shapeKey) {
     return 'its sandbox differs from the warm shape (rlimits, tmpfs, cpu quota, or memory under the default /tmp and /dev sizes)';
   }
@@ -66,20 +76,20 @@ export function cellProcessOf(config: OciConfig): OciConfig['process'] {
 }
 
 /**
- * The process that sets the cell's hostname in a warm sandbox before the cell runs: root with
- * CAP_SYS_ADMIN only, from the host's default rootfs, with an argv the host chose (a cell id is
- * letters, digits and `_.-`, starting with a letter or digit: never read as an option).
+ * The process a warm sandbox boots with (in place of the shape's): root with CAP_SYS_ADMIN only, so
+ * that it can give the sandbox the hostname of the cell it gets (sethostname), then idle. The
+ * sandbox-wide part (rlimits) stays the shape's.
  */
-export function hostnameProcessOf(config: OciConfig): OciConfig['process'] {
+export function warmInitProcessOf(config: OciConfig): OciConfig['process'] {
   const caps = ['CAP_SYS_ADMIN'];
   return {
     terminal: false,
     user: { uid: 0, gid: 0, additionalGids: [] },
-    args: [HOSTNAME_PROGRAM, config.hostname],
+    args: ['/bin/sh', '-c', WARM_INIT_SCRIPT, 'cellos-warm-init', ...WARM_INIT_ARGV],
     env: ['PATH=/bin:/usr/bin'],
     cwd: '/',
     capabilities: { bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: [] },
-    rlimits: [],
+    rlimits: config.process.rlimits,
     noNewPrivileges: true,
   };
 }

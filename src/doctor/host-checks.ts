@@ -6,7 +6,7 @@ import type { CgroupMode } from '../host/cgroups.ts';
 import type { HostConfig } from '../host/config.ts';
 import type { RunscPlatform } from '../runsc/driver.ts';
 import { fail, firstLine, ok, skip, warn, type CheckResult } from './result.ts';
-import { HOSTNAME_PROGRAM, WARM_INIT_ARGV } from '../bundle/warm-shape.ts';
+import { WARM_PROGRAMS } from '../bundle/warm-shape.ts';
 
 export interface FileInfo {
   readonly kind: 'dir' | 'file' | 'char-device' | 'other';
@@ -279,19 +279,19 @@ export async function checkDefaultRootfs(probe: HostProbe, config: HostConfig): 
   return ok(name, shown);
 }
 
-/** Warm sandboxes boot from the default rootfs: its idle init and the hostname setter must be there. */
+/** Warm sandboxes boot from the default rootfs: its init's programs must be there. */
 export async function checkWarmPool(probe: HostProbe, config: HostConfig): Promise<CheckResult> {
   const name = 'warm sandboxes';
   if (config.warmPoolSize === 0) return skip(name, 'off (CELLOS_WARM_POOL_SIZE=0): every cell boots its own sandbox');
   const real = await probe.resolveDefaultRootfs(config.defaultRootfs).catch(() => undefined);
   if (real === undefined) return skip(name, 'the default rootfs is not usable (see above)');
-  for (const program of [WARM_INIT_ARGV[0]!, HOSTNAME_PROGRAM]) {
+  for (const program of WARM_PROGRAMS) {
     const st = await probe.stat(`${real}${program}`);
     if (st?.kind !== 'file') {
       return fail(
         name,
         `the default rootfs ${real} has no ${program}, which a warm sandbox needs`,
-        'use a default rootfs with /bin/sleep and /bin/hostname (busybox has both), or set CELLOS_WARM_POOL_SIZE=0',
+        'use a default rootfs with /bin/sh, /bin/sleep and /bin/hostname (busybox has them), or set CELLOS_WARM_POOL_SIZE=0',
       );
     }
   }

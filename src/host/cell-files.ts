@@ -53,19 +53,22 @@ export const cellFile = {
   runscRunLog: 'runsc.run.log',
   runscBootLog: 'runsc.boot.log',
   result: 'result.json',
-  // A cell in a warm sandbox (mode exec): its process specs, runsc exec's logs, its pid in the sandbox.
+  // A cell in a warm sandbox (mode exec): its process spec, runsc exec's log, its pid in the sandbox.
   processSpec: 'process.json',
-  hostnameSpec: 'hostname.json',
   runscExecLog: 'runsc.exec.log',
-  runscHostnameLog: 'runsc.hostname.log',
-  hostnameErr: 'hostname.err',
   execPid: 'exec.pid',
+  /** Why the warm sandbox's init did not give it the cell's hostname (then nothing ran). */
+  hostnameErr: 'hostname.err',
   /** "go" or "stop": what the supervisor of a warm cell does at its gate. */
   gate: 'gate',
   // A warm sandbox of the pool, until a cell is given it (mode boot).
   pool: 'pool.json',
   booted: 'booted',
   bootErr: 'boot.err',
+  /** The init's stdin: the cell's hostname is written into this fifo. */
+  nameFifo: 'name.in',
+  /** The init's stdout: "named <hostname>" once it set it. */
+  named: 'named',
 } as const;
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {

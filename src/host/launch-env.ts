@@ -9,6 +9,10 @@ export interface SupervisorArgs {
   readonly sandboxId: string;
   /** The warm sandbox a cell runs in (mode exec). */
   readonly container?: string | undefined;
+  /** The folder of that warm sandbox (mode exec): its init's name fifo and named file are there. */
+  readonly containerDir?: string | undefined;
+  /** The hostname the warm sandbox's init sets before the cell runs (mode exec). */
+  readonly hostname?: string | undefined;
   readonly maxStdoutBytes: number;
   readonly maxStderrBytes: number;
   readonly oomProbe: string | undefined;
@@ -21,6 +25,8 @@ export function launchEnv(a: SupervisorArgs): string {
   return [
     `mode=${a.mode}`,
     `container=${shellQuote(a.container ?? '')}`,
+    `container_dir=${shellQuote(a.containerDir ?? '')}`,
+    `hostname=${shellQuote(a.hostname ?? '')}`,
     `bundle=${shellQuote(a.bundleDir)}`,
     `id=${shellQuote(a.sandboxId)}`,
     `max_out=${shellQuote(String(a.maxStdoutBytes))}`,

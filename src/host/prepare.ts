@@ -13,7 +13,7 @@ import {
   serializeBundleConfig,
   type HostPolicy,
 } from '../bundle/config.ts';
-import { cellProcessOf, hostnameProcessOf, warmMisfit } from '../bundle/warm-shape.ts';
+import { cellProcessOf, warmMisfit } from '../bundle/warm-shape.ts';
 import { BundleConfigError } from '../bundle/errors.ts';
 import { sandboxIdFor } from '../bundle/ids.ts';
 import type { CellDocument } from '../document/schema.ts';
@@ -147,7 +147,6 @@ async function prepareWarm(
     });
     await Promise.all([
       writeFile(join(handle.cellDir, cellFile.processSpec), JSON.stringify(cellProcessOf(cfg)), { mode: 0o600 }),
-      writeFile(join(handle.cellDir, cellFile.hostnameSpec), JSON.stringify(hostnameProcessOf(cfg)), { mode: 0o600 }),
       writeFile(
         join(handle.cellDir, cellFile.launchEnv),
         launchEnv({
@@ -155,6 +154,8 @@ async function prepareWarm(
           bundleDir: record.bundleDir,
           sandboxId: base.sandboxId,
           container: runscId,
+          containerDir: cellDirOf(ctx, runscId),
+          hostname: cfg.hostname,
           maxStdoutBytes: doc.spec.run.output.maxStdoutBytes,
           maxStderrBytes: doc.spec.run.output.maxStderrBytes,
           oomProbe: cellOomProbe(ctx.cgroupMode, config.cgroupParent, runscId),

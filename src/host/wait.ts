@@ -133,14 +133,12 @@ async function collect(ctx: HostContext, handle: CellHandle): Promise<CellExit |
 async function runscFailure(handle: CellHandle, code: number): Promise<string> {
   const warm = handle.runscId !== undefined;
   const dir = handle.cellDir;
-  const [log, stderr, hostnameLog, hostnameErr] = await Promise.all([
+  const [log, stderr, hostnameErr] = await Promise.all([
     readTail(join(dir, warm ? cellFile.runscExecLog : cellFile.runscRunLog), 64 * 1024),
     readTail(join(dir, cellFile.stderr), 2000),
-    warm ? readTail(join(dir, cellFile.runscHostnameLog), 16 * 1024) : undefined,
     warm ? readTail(join(dir, cellFile.hostnameErr), 2000) : undefined,
   ]);
-  const errors = [hostnameLog?.text ?? '', log.text]
-    .join('\n')
+  const errors = log.text
     .split('\n')
     .filter((l) => /^[EFW]\d{4}|FATAL|error/i.test(l))
     .slice(-5)

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateBundleConfig, serializeBundleConfig, type HostPolicy } from '../bundle/config.ts';
 import { sandboxIdFor, isSandboxId } from '../bundle/ids.ts';
-import { HOSTNAME_PROGRAM, WARM_INIT_ARGV, sandboxShapeKey, warmShapeInput } from '../bundle/warm-shape.ts';
+import { WARM_PROGRAMS, sandboxShapeKey, warmInitProcessOf, warmShapeInput } from '../bundle/warm-shape.ts';
 import { parseCellDocument } from '../document/parse.ts';
-import { cellFile, readJson, readRecord, readTail, writeJsonAtomic } from './cell-files.ts';
+import { cellFile, pathExists, readJson, readRecord, readTail, writeJsonAtomic } from './cell-files.ts';
 import { cellCgroupPath, prepareCellCgroup } from './cgroups.ts';
 import { cellDirOf, type HostContext } from './context.ts';
 import { launchEnv } from './launch-env.ts';
@@ -75,12 +75,9 @@ export function isWarmSandboxId(id: string): boolean {
 
 /** Why the host's default rootfs cannot hold warm sandboxes, or undefined when it can. */
 export async function warmRootfsProblem(rootfs: string): Promise<string | undefined> {
-  for (const program of [WARM_INIT_ARGV[0]!, HOSTNAME_PROGRAM]) {
-    const ok = await readFile(join(rootfs, program)).then(
-      () => true,
-      () => false,
-    );
-    if (!ok) return `the default rootfs ${rootfs} has no ${program}, which a warm sandbox needs`;
+  for (const program of WARM_PROGRAMS) {
+    if (!(await pathExists(join(rootfs, program))))
+      return `the default rootfs ${rootfs} has no ${program}, which a warm sandbox needs`;
   }
   return undefined;
 }
@@ -168,7 +165,8 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       owner: await owner,
       createdAtMs: Date.now(),
     } satisfies PoolRecord);
-    const cfg = shapeConfig(ctx, policy, id);
+    const shape = shapeConfig(ctx, policy, id);
+    const cfg = { ...shape, process: warmInitProcessOf(shape) };
     const cgroup = await prepareCellCgroup(ctx.cgroupMode, config.cgroupParent, id, policy.memory?.defaultBytes);
     await mkdir(bundleDir, { recursive: true, mode: 0o700 });
     await writeFile(join(bundleDir, 'config.json'), serializeBundleConfig(cfg), { mode: 0o600 });

@@ -2,11 +2,10 @@
 import { describe, expect, test } from 'vitest';
 import { generateBundleConfig, type BundleHostOptions } from '../../src/bundle/config.ts';
 import {
-  HOSTNAME_PROGRAM,
   WARM_INIT_ARGV,
   cellProcessOf,
-  hostnameProcessOf,
   sandboxShapeKey,
+  warmInitProcessOf,
   warmMisfit,
   warmShapeInput,
 } from '../../src/bundle/warm-shape.ts';
@@ -68,6 +67,8 @@ describe('the warm shape', () => {
     ['its own rootfs', { rootfs: { path: '/other' } }, /own rootfs/],
     ['host mounts', { mounts: [{ source: '/srv', destination: '/srv' }] }, /mounts host folders/],
     ['sandbox network', { network: 'sandbox' }, /network is sandbox/],
+    // The init of a warm sandbox is root: a root cell could signal or trace it.
+    ['a root user', { user: { uid: 0, gid: 0 } }, /runs as root/],
   ])('does not fit %s', (_what, run, why) => {
     const doc = cellDocument(['/bin/true'], { run });
     // The bundle as a host with the document's mounts allowed would make it.
@@ -75,6 +76,7 @@ describe('the warm shape', () => {
       ...host,
       allowedMounts: ['/srv'],
       allowSandboxNetwork: true,
+      allowRootUser: true,
     });
     expect(warmMisfit(doc, cfg, shapeKey)).toMatch(why);
   });
@@ -95,14 +97,21 @@ describe('what runs in a warm sandbox', () => {
     expect(p.noNewPrivileges).toBe(true);
   });
 
-  test('the hostname process runs the host-chosen program with only CAP_SYS_ADMIN and the cell id as its one argument', () => {
-    const doc = cellDocument(['/bin/true'], { id: 'build-42.x_y' });
-    const p = hostnameProcessOf(configOf(doc));
-    expect(p.args).toEqual([HOSTNAME_PROGRAM, 'build-42.x_y']);
-    expect(p.user).toMatchObject({ uid: 0, gid: 0 });
-    expect(p.capabilities.bounding).toEqual(['CAP_SYS_ADMIN']);
-    expect(p.capabilities.ambient).toEqual([]);
-    // Nothing of the document but its id: no env, no secret.
-    expect(p.env).toEqual(['PATH=/bin:/usr/bin']);
+  test("a warm sandbox's init is root with only CAP_SYS_ADMIN, runs a fixed program of the host's and idles with the shape's argv and rlimits", () => {
+    const init = warmInitProcessOf(shape);
+    expect(validateOciConfig({ ...shape, process: init })).toEqual([]);
+    expect(init.args.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    // The script reads the name as data ("$name", one line), never as code or an option.
+    expect(init.args[2]).toContain('read -r name && /bin/hostname "$name"');
+    expect(init.args.slice(-WARM_INIT_ARGV.length)).toEqual([...WARM_INIT_ARGV]);
+    expect(init.user).toMatchObject({ uid: 0, gid: 0 });
+    expect(init.capabilities.bounding).toEqual(['CAP_SYS_ADMIN']);
+    expect(init.capabilities.ambient).toEqual([]);
+    expect(init.noNewPrivileges).toBe(true);
+    expect(init.rlimits).toEqual(shape.process.rlimits);
+    // Nothing of any document: no env, no secret.
+    expect(init.env).toEqual(['PATH=/bin:/usr/bin']);
+    // The process is not part of the shape: the key is unchanged.
+    expect(sandboxShapeKey({ ...shape, process: { ...init, rlimits: shape.process.rlimits } })).toBe(shapeKey);
   });
 });

@@ -289,14 +289,15 @@ describe('warm sandboxes', () => {
     const r = await check(host, 'warm sandboxes', hostConfig({ warmPoolSize: 2 }));
     expect(r).toMatchObject({
       status: 'fail',
-      detail: 'the default rootfs /srv/rootfs has no /bin/hostname, which a warm sandbox needs',
+      detail: 'the default rootfs /srv/rootfs has no /bin/sh, which a warm sandbox needs',
     });
     expect(r.fix).toMatch(/CELLOS_WARM_POOL_SIZE=0/);
   });
 
-  it('are ok with both programs there, and say how many', async () => {
+  it('are ok with all three programs there, and say how many', async () => {
     const host = fakeHost();
     host.dir('/srv/rootfs/bin');
+    host.file('/srv/rootfs/bin/sh', '');
     host.file('/srv/rootfs/bin/sleep', '');
     host.file('/srv/rootfs/bin/hostname', '');
     expect(await check(host, 'warm sandboxes', hostConfig({ warmPoolSize: 3 }))).toMatchObject({

@@ -132,12 +132,11 @@ describe.each([
       );
     });
 
-    it('passes env, working directory and hostname', async () => {
-      const exit = await runCell(
-        host,
-        sh('echo $GREETING; pwd; hostname', { env: { GREETING: 'hi there' }, workingDirectory: '/tmp' }),
-      );
-      expect(exit.stdout.tail).toMatch(/^hi there\n\/tmp\n.+\n$/);
+    it('passes env, working directory and hostname (the cell id)', async () => {
+      const doc = sh('echo $GREETING; pwd; hostname', { env: { GREETING: 'hi there' }, workingDirectory: '/tmp' });
+      const exit = await runCell(host, doc);
+      expect(exit.stdout.tail).toBe(`hi there\n/tmp\n${doc.spec.id}\n`);
+      expect(exit.warmSandbox !== undefined).toBe(path === 'warm');
     });
   });
 
@@ -324,5 +323,37 @@ describe.each([
     } finally {
       await host.remove(h);
     }
+  });
+});
+
+describe("a warm sandbox's init", () => {
+  const host = useTestHost({ warmPoolSize: 1 });
+
+  it("is out of the cell's reach: root, signals refused, stdio /dev/null, no env of the cell, the hostname fixed", async () => {
+    const doc = sh(
+      [
+        'grep -E "^Uid:" /proc/1/status',
+        'for fd in 0 1 2; do readlink /proc/1/fd/$fd; done',
+        'kill -9 1 2>&1; echo kill=$?',
+        'hostname other 2>&1; echo hostname=$?',
+        'tr "\\0" " " < /proc/1/environ; echo',
+      ].join('\n'),
+      { env: { GREETING: 'cell-env' } },
+    );
+    const exit = await runCell(host, doc);
+    expect(exit.warmSandbox).toBeDefined();
+    expect(exit.outcome).toEqual({ kind: 'exited', code: 0 });
+    const lines = exit.stdout.tail.split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      expect.stringMatching(/^Uid:\s+0\s+0\s+0\s+0$/),
+      '/dev/null',
+      '/dev/null',
+      '/dev/null',
+    ]);
+    expect(exit.stdout.tail).toMatch(/not permitted\nkill=1\n/);
+    expect(exit.stdout.tail).toMatch(/not permitted\nhostname=1\n/);
+    // gVisor lets any process read it: it holds the host's fixed PATH, nothing of a cell.
+    expect(exit.stdout.tail).toContain('PATH=/bin:/usr/bin');
+    expect(exit.stdout.tail).not.toContain('cell-env');
   });
 });
