@@ -2,13 +2,14 @@
 // activity on the worker that runs the workflow task: no round trip through the server, and the
 // schema code (zod) stays out of the workflow sandbox, where it would be loaded again for every
 // cell. Only the few facts the workflow needs enter history, not a second copy of the document.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { failureTypes, type Admission, type CellActivities } from '../src/contract/index.ts';
 import { parseCellDocument } from '../src/document/parse.ts';
 import { failpoint } from '../src/failpoints.ts';
 import { unplaceableReason } from '../src/placement/fit.ts';
 import type { HostAd } from '../src/placement/host-ad.ts';
 import { formatLabels } from '../src/placement/labels.ts';
+import type { ClaimHere } from './claim.ts';
 import { asActivityFailure } from './failures.ts';
 
 export interface AdmissionDeps {
@@ -18,15 +19,25 @@ export interface AdmissionDeps {
    * when they cannot be listed now, and the cell is then left to wait for a host.
    */
   readonly knownHosts?: ((opts?: { fresh?: boolean }) => Promise<readonly HostAd[] | undefined>) | undefined;
+  /**
+   * This worker's host, when it is one: a cell it has room for is claimed here and then, with no
+   * launch queue, claim activity or workflow task in between (~20 ms of round trips).
+   */
+  readonly claimHere?: ClaimHere | undefined;
 }
 
-export function createAdmissionActivities({ hostId, knownHosts }: AdmissionDeps): Pick<CellActivities, 'admitCell'> {
+export function createAdmissionActivities({
+  hostId,
+  knownHosts,
+  claimHere,
+}: AdmissionDeps): Pick<CellActivities, 'admitCell'> {
   return {
     /**
-     * Validates the document (non-retryable InvalidCellDocument naming every problem) and fails a
-     * cell that no known host could ever run (non-retryable CellUnplaceable).
+     * Validates the document (non-retryable InvalidCellDocument naming every problem), fails a
+     * cell that no known host could ever run (non-retryable CellUnplaceable), and claims the cell
+     * for this worker's host when it has room (claimedBy).
      */
-    async admitCell({ document }: { document: unknown }): Promise<Admission> {
+    async admitCell({ document, claim = false }: { document: unknown; claim?: boolean }): Promise<Admission> {
       await failpoint('admit');
       const doc = asActivityFailure(() => parseCellDocument(document));
       const labels = doc.spec.placement?.labels ?? {};
@@ -41,7 +52,15 @@ export function createAdmissionActivities({ hostId, knownHosts }: AdmissionDeps)
           failureTypes.unplaceable,
         );
       }
+      const runKey = Context.current().info.workflowExecution?.runId;
+      let claimed = false;
+      try {
+        claimed = claim && claimHere !== undefined && runKey !== undefined && claimHere(doc, runKey) === undefined;
+      } catch {
+        // Whatever stops a claim here (its memory, say) is the claim activity's to report.
+      }
       return {
+        ...(claimed ? { claimedBy: hostId } : {}),
         cellId: doc.spec.id,
         hostId,
         labels: formatLabels(labels),

@@ -6,6 +6,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { cellMemoryBytes } from '../src/bundle/config.ts';
 import { failureTypes, type CellActivities } from '../src/contract/index.ts';
 import { parseCellDocument } from '../src/document/parse.ts';
+import type { CellDocument } from '../src/document/schema.ts';
 import type { CellHost } from '../src/host/cell-host.ts';
 import type { HostDrain } from '../src/host/drain.ts';
 import type { HostRoom } from '../src/host/room.ts';
@@ -23,17 +24,63 @@ export interface ClaimDeps {
   readonly room: HostRoom;
   readonly drain: HostDrain;
   readonly labels: Labels;
+  /** False while the worker stops: no new cell is taken. */
+  readonly accepting?: (() => boolean) | undefined;
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
-export function createClaimActivity({
-  host,
-  room,
-  drain,
-  labels,
-  log = () => undefined,
-}: ClaimDeps): Pick<CellActivities, 'claimCell'> {
+/**
+ * Takes room on this host for the cell: undefined when it did (and its preparation has started),
+ * otherwise why not, and whether another host may take it (retryable) or none can (rejected).
+ */
+export type ClaimHere = (doc: CellDocument, runKey: string) => ClaimRefusal | undefined;
+
+export interface ClaimRefusal {
+  readonly message: string;
+  readonly type: typeof HOST_FULL | typeof failureTypes.rejected;
+}
+
+export function createClaimHere({ host, room, drain, labels, accepting = () => true }: ClaimDeps): ClaimHere {
   const hostId = host.config.hostId;
+  return (doc, runKey) => {
+    const wanted = doc.spec.placement?.labels ?? {};
+    // The queue says the labels match; a task put on the wrong queue by hand must not get through.
+    if (!satisfies(labels, wanted)) {
+      return {
+        message: `host ${hostId} {${formatLabels(labels)}} lacks the labels cell ${doc.spec.id} asks for {${formatLabels(wanted)}}`,
+        type: HOST_FULL,
+      };
+    }
+    const memoryBytes = cellMemoryBytes(doc, host.config.memory);
+    if (memoryBytes > room.limits.memoryBudgetBytes) {
+      return {
+        message: `cell ${doc.spec.id}: spec.run.limits.memoryMaxBytes ${memoryBytes} is more than host ${hostId}'s whole memory budget (${room.limits.memoryBudgetBytes} bytes, CELLOS_MEMORY_BUDGET_BYTES)`,
+        type: failureTypes.rejected,
+      };
+    }
+    const drained = drain.current();
+    if (drained) return { message: `host ${hostId} is draining (${drained.reason})`, type: HOST_FULL };
+    if (!accepting()) return { message: `host ${hostId} is stopping`, type: HOST_FULL };
+    const sandboxId = host.sandboxIdFor(doc.spec.id, runKey);
+    if (!room.tryTake(sandboxId, memoryBytes, CLAIM_HOLD_MS)) {
+      const use = room.use();
+      return {
+        message: `host ${hostId} has no room for cell ${doc.spec.id} (${use.cells}/${room.limits.maxCells} cells, ${use.memoryBytes}+${memoryBytes}/${room.limits.memoryBudgetBytes} bytes)`,
+        type: HOST_FULL,
+      };
+    }
+    // Its bundle (or warm sandbox) is made while the answer travels and the run comes back to this
+    // host: the run's own prepare joins it or finds its record (a failure is the run's to report).
+    // What it makes is the cell's, removed by the run or the workflow's cleanup.
+    void host.prepare(doc, runKey).catch(() => undefined);
+    return undefined;
+  };
+}
+
+export function createClaimActivity(deps: ClaimDeps): Pick<CellActivities, 'claimCell'> {
+  const { host, log = () => undefined } = deps;
+  const hostId = host.config.hostId;
+  const claimHere = createClaimHere(deps);
   return {
     async claimCell(input) {
       const doc = asActivityFailure(() => parseCellDocument(input.document));
@@ -43,40 +90,22 @@ export function createClaimActivity({
           failureTypes.invalidDocument,
         );
       }
-      const sandboxId = host.sandboxIdFor(doc.spec.id, input.runKey);
-      const cell = { cellId: doc.spec.id, hostId, sandboxId, phase: 'claim' };
-      const wanted = doc.spec.placement?.labels ?? {};
-      // The queue says the labels match; a task put on the wrong queue by hand must not get through.
-      if (!satisfies(labels, wanted)) {
-        throw ApplicationFailure.retryable(
-          `host ${hostId} {${formatLabels(labels)}} lacks the labels cell ${doc.spec.id} asks for {${formatLabels(wanted)}}`,
-          HOST_FULL,
-        );
+      const refused = asActivityFailure(() => claimHere(doc, input.runKey));
+      if (refused) {
+        throw refused.type === HOST_FULL
+          ? ApplicationFailure.retryable(refused.message, HOST_FULL)
+          : ApplicationFailure.nonRetryable(refused.message, refused.type);
       }
-      const memoryBytes = asActivityFailure(() => cellMemoryBytes(doc, host.config.memory));
-      if (memoryBytes > room.limits.memoryBudgetBytes) {
-        throw ApplicationFailure.nonRetryable(
-          `cell ${doc.spec.id}: spec.run.limits.memoryMaxBytes ${memoryBytes} is more than host ${hostId}'s whole memory budget (${room.limits.memoryBudgetBytes} bytes, CELLOS_MEMORY_BUDGET_BYTES)`,
-          failureTypes.rejected,
-        );
+      if (Context.current().info.attempt > 1) {
+        const sandboxId = host.sandboxIdFor(doc.spec.id, input.runKey);
+        log('claimed cell after retries', {
+          cellId: doc.spec.id,
+          hostId,
+          sandboxId,
+          phase: 'claim',
+          attempt: Context.current().info.attempt,
+        });
       }
-      const drained = drain.current();
-      if (drained) {
-        throw ApplicationFailure.retryable(`host ${hostId} is draining (${drained.reason})`, HOST_FULL);
-      }
-      if (!room.tryTake(sandboxId, memoryBytes, CLAIM_HOLD_MS)) {
-        const use = room.use();
-        throw ApplicationFailure.retryable(
-          `host ${hostId} has no room for cell ${doc.spec.id} (${use.cells}/${room.limits.maxCells} cells, ${use.memoryBytes}+${memoryBytes}/${room.limits.memoryBudgetBytes} bytes)`,
-          HOST_FULL,
-        );
-      }
-      if (Context.current().info.attempt > 1)
-        log('claimed cell after retries', { ...cell, attempt: Context.current().info.attempt });
-      // Its bundle (or warm sandbox) is made while the claim's answer travels and the run comes back
-      // to this host: the run's own prepare joins it or finds its record (a failure is the run's to
-      // report). What it makes is the cell's, removed by the run or the workflow's cleanup.
-      void host.prepare(doc, input.runKey).catch(() => undefined);
       return { hostId };
     },
   };

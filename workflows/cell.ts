@@ -73,7 +73,10 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
 
   let admitted: Admission;
   try {
-    admitted = admissionOf(await admission.admitCell({ document: input.document }));
+    // A worker of this cell's queue family is one of its hosts: it may take a cell that no kill
+    // request reached yet.
+    const claim = cell.killRequest === undefined && sharedQueueOf(input) === workflowInfo().taskQueue;
+    admitted = admissionOf(await admission.admitCell({ document: input.document, claim }));
   } catch (err) {
     // Nothing touched a host yet: a cancelled cell just ends; an invalid one fails, findable by outcome.
     cell.cellId = cellIdOf(input.document) ?? '';
@@ -92,7 +95,9 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
 
   let host: HostActivities | undefined;
   try {
-    const hostId = pull ? await claimHost(input, admitted, ref, cell) : admitted.hostId;
+    // Claimed by the admitting worker's host (it had room), else by whichever host takes it from
+    // the launch queue.
+    const hostId = pull ? (admitted.claimedBy ?? (await claimHost(input, admitted, ref, cell))) : admitted.hostId;
     if (hostId === undefined) {
       cell.end({ kind: 'cancelled', reason: `killed while queued: ${cell.killRequest ?? 'kill requested'}` });
     } else {

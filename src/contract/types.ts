@@ -84,6 +84,11 @@ export interface Admission {
   readonly gracefulShutdownSeconds: number;
   /** The command, for summaries in the UI. */
   readonly argv: readonly string[];
+  /**
+   * The admitting worker's host took the cell itself (it had room, the labels, and was not
+   * draining): the cell skips the launch queue. Absent in cells admitted before local claims.
+   */
+  readonly claimedBy?: string | undefined;
 }
 
 /** A host's answer to a cell waiting for room: it took the cell. */
@@ -135,7 +140,8 @@ export interface SandboxProgress {
  */
 export interface CellActivities {
   /** Validates the document and places the cell (a local activity on the workflow's worker). */
-  admitCell(input: { document: unknown }): Promise<Admission>;
+  /** `claim`: whether the admitting worker's host may take the cell itself (see Admission.claimedBy). */
+  admitCell(input: { document: unknown; claim?: boolean }): Promise<Admission>;
   /**
    * Taken by a host with room for the cell: holds that room for the run that follows on the host's
    * own queue (or, if none comes, for a minute).

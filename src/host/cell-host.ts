@@ -3,6 +3,7 @@
 // the sandbox id, so a restarted process re-attaches instead of launching twice. This file
 // checks the host and wires the steps (one module each) to one context.
 import { mkdir, readlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sandboxIdFor } from '../bundle/ids.ts';
 import type { CellDocument } from '../document/schema.ts';
 import type { OutputTail } from '../cell/output.ts';
@@ -30,6 +31,9 @@ import { childEnv } from '../runsc/child-env.ts';
 import { createSpawner } from './spawner.ts';
 import { cellState, wait, type CellExit, type CellState, type WaitOptions } from './wait.ts';
 import { createWarmPool, warmRootfsProblem, type WarmPool } from './warm-pool.ts';
+
+/** How long after a result removeLater starts removing its sandbox (see there). */
+const REMOVE_LATER_DELAY_MS = 250;
 
 export type { CellHandle } from './context.ts';
 export type { KillOptions } from './kill.ts';
@@ -180,10 +184,14 @@ export async function createCellHost(
     workloadStarted: (handle) => workloadStarted(handle.cellDir, handle.runscId !== undefined),
     removeLater: (handle, onDone) =>
       inBackground(ctx, () =>
-        remove(ctx, handle).then(
-          () => onDone?.(undefined),
-          (err: unknown) => onDone?.(err instanceof Error ? err : new Error(String(err))),
-        ),
+        // Started after the result has gone out: its runsc calls (Node spawns, ~10 ms of this
+        // process each) would otherwise slow the workflow task that records the result.
+        sleep(REMOVE_LATER_DELAY_MS)
+          .then(() => remove(ctx, handle))
+          .then(
+            () => onDone?.(undefined),
+            (err: unknown) => onDone?.(err instanceof Error ? err : new Error(String(err))),
+          ),
       ),
     warmPool: ctx.warmPool,
     async warmMisfit(doc) {

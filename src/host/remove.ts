@@ -58,6 +58,7 @@ export async function remove(ctx: HostContext, handle: CellHandle): Promise<void
   }
   await removeStaleLocks(config.runscRoot, container);
   await removeCellFiles(ctx, handle);
+  if (handle.runscId !== undefined) ctx.warmPool?.refill();
 }
 
 /** remove() for a sandbox that may have no record (its start was interrupted). */

@@ -28,6 +28,11 @@ const WARM_ID_PREFIX = 'cellos-warm';
 const MAX_PARALLEL_BOOTS = 1;
 /** A boot that has not finished in this time is given up (and its sandbox removed). */
 const BOOT_TIMEOUT_MS = 30_000;
+/**
+ * A taken sandbox is replaced once its cell's sandbox is removed (refill), so that the boot, as
+ * costly as a cold cell's, does not take CPU from the cell; or after this time, for a long cell.
+ */
+const REFILL_AFTER_TAKE_MS = 2000;
 /** After failed boots the pool waits before the next, doubling up to this. */
 const MAX_BACKOFF_MS = 30_000;
 
@@ -51,6 +56,8 @@ export interface WarmPool {
   take(): string | undefined;
   /** The cell's record now names the sandbox: it is the cell's. */
   handedOver(runscId: string): Promise<void>;
+  /** A sandbox the pool gave a cell is gone: boot its replacement now. */
+  refill(): void;
   /** Whether the sandbox is one of the pool's (booting, ready, or being handed to a cell). */
   owns(sandboxId: string): boolean;
   stats(): WarmPoolStats;
@@ -239,13 +246,14 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       const id = ready.shift();
       if (id === undefined) return undefined;
       handing.add(id);
-      fill();
+      setTimeout(fill, REFILL_AFTER_TAKE_MS).unref?.();
       return id;
     },
     async handedOver(id) {
       handing.delete(id);
       await unlink(join(cellDirOf(ctx, id), cellFile.pool)).catch(() => undefined);
     },
+    refill: () => fill(),
     owns: (id) => booting.has(id) || ready.includes(id) || handing.has(id),
     stats: () => ({ size, ready: ready.length, booting: booting.size, failedBoots, lastError }),
     async memoryBytes() {

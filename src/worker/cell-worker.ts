@@ -13,6 +13,7 @@ import {
   createCellActivities,
   createAdmissionActivities,
   createClaimActivity,
+  createClaimHere,
   createHostControlActivities,
 } from '../../activities/index.ts';
 import type { CellHost } from '../host/cell-host.ts';
@@ -32,6 +33,11 @@ import { loadWorkflowBundle } from './workflow-bundle.ts';
 
 export interface CellWorkerOptions {
   readonly connection: NativeConnection;
+  /**
+   * Whether a cell whose first workflow task this worker runs is claimed by its own host when it
+   * has room (default true), rather than always waiting in the launch queue for any host.
+   */
+  readonly claimLocally?: boolean | undefined;
   readonly namespace?: string;
   /** The deployment's data converter, e.g. payload encryption (cellosDataConverter); clients must match. */
   readonly dataConverter?: DataConverter | undefined;
@@ -175,12 +181,6 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
           namespace,
           ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
         });
-  const shared = await Worker.create({
-    ...common,
-    taskQueue: opts.taskQueue,
-    workflowBundle,
-    activities: createAdmissionActivities({ hostId, knownHosts: hostList(client, opts.taskQueue, ad) }),
-  });
   const hostQueue = hostTaskQueue(opts.taskQueue, hostId);
   const controlQueue = hostControlTaskQueue(opts.taskQueue, hostId);
   // Every removal gives the sandbox's room back, whoever removes it (a run, the workflow's cleanup,
@@ -199,7 +199,18 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
   const activities = createCellActivities({ host, log, metrics, room });
   let stopping = false;
   const launchQueues = labelSubsets(labels).map((subset) => launchTaskQueue(opts.taskQueue, formatLabels(subset)));
-  const claim = createClaimActivity({ host, room, drain, labels, log });
+  const claimDeps = { host, room, drain, labels, log, accepting: () => !stopping };
+  const claim = createClaimActivity(claimDeps);
+  const shared = await Worker.create({
+    ...common,
+    taskQueue: opts.taskQueue,
+    workflowBundle,
+    activities: createAdmissionActivities({
+      hostId,
+      knownHosts: hostList(client, opts.taskQueue, ad),
+      claimHere: opts.claimLocally === false ? undefined : createClaimHere(claimDeps),
+    }),
+  });
   const fixed = (numSlots: number) => ({ type: 'fixed-size', numSlots }) as const;
   const launchers = await Promise.all(
     launchQueues.map((taskQueue) =>

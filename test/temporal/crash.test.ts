@@ -92,7 +92,7 @@ describe('host lost', () => {
     // the lost worker's sticky queue.
     expect(Date.now() - t0).toBeLessThan(30_000);
     const history = await fetchHistory(lost, run.workflowId, run.runId);
-    expect(scheduledActivities(history)).toEqual(['claimCell', 'runSandbox']);
+    expect(scheduledActivities(history)).toEqual(['runSandbox']);
 
     // Nobody was there to stop the sandbox. When the host is back, its reconciler removes it.
     expect((await lost.host.runsc.state(sandboxId))?.status).toBe('running');

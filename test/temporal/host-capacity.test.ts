@@ -156,7 +156,7 @@ describe('a host runs at most maxConcurrentCells sandboxes', () => {
 
 describe('the control queue', () => {
   it('claims from the launch queue, and serves kill and remove apart from the run activities, at <host queue>/control', async () => {
-    const b = await bed();
+    const b = await bed({ worker: { claimLocally: false } });
     expect(b.worker.controlTaskQueue).toBe(`${b.worker.hostTaskQueue}/control`);
     const { run } = await startRunningCell(b, doc(loopScript(4)), { output: TRAPPED });
     await run.kill('stop it');
@@ -176,4 +176,33 @@ describe('the control queue', () => {
     });
     await expectNoLeftovers(b.host);
   }, 60_000);
+});
+
+describe('claims where admitted', () => {
+  const queuesOf = async (b: TemporalTestBed, run: { workflowId: string; runId: string }) => {
+    const history = await b.client.temporal.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    const events = history.events ?? [];
+    return {
+      activities: events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
+      workflowTasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
+    };
+  };
+
+  it("runs a cell on the admitting worker's host with no claim activity when it has room, and through the launch queue when it is full", async () => {
+    const b = await bed();
+    const first = await b.client.start(doc('echo here'));
+    const r = await first.result();
+    expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+    expect(r.hostId).toBe(b.host.config.hostId);
+    // Admission, then the run: two workflow tasks, one activity.
+    expect(await queuesOf(b, first)).toEqual({ activities: ['runSandbox'], workflowTasks: 2 });
+
+    // Full: the next cell is not taken at admission; it waits in the launch queue until room frees.
+    const holders = await Promise.all(Array.from({ length: MAX_CELLS }, () => startRunningCell(b, doc('sleep 3'))));
+    const waiting = await b.client.start(doc('echo later'));
+    expect((await waiting.result()).outcome).toEqual({ kind: 'exited', code: 0 });
+    expect((await queuesOf(b, waiting)).activities).toEqual(['claimCell', 'runSandbox']);
+    await Promise.all(holders.map((h) => h.run.result()));
+    await expectNoLeftovers(b.host);
+  }, 90_000);
 });
