@@ -167,7 +167,7 @@ describe('cellos describe', () => {
     expectClean(human, 0);
     expect(human.stdout).toContain(`cell ${doc.spec.id}: workflow ${result.workflowId} run ${result.runId}: COMPLETED`);
     expect(human.stdout).toMatch(/outcome\s+exited 5/);
-    expect(human.stdout).toMatch(/phases\s+placing \d+ms, queued \S+, starting \S+, running \S+/);
+    expect(human.stdout).toMatch(/phases\s+placing \d+ms, (queued \S+, )?starting \S+, running \S+/);
     expect(human.stdout).toContain(`${UI}/namespaces/default/workflows/`);
     expect(human.stdout).toContain('document:\n{\n  "apiVersion": "cellos.io/v1"');
   });
