@@ -61,6 +61,11 @@ echo $$ > "$dir/supervisor.pid"
 readers=$!
 { stdbuf -o0 head -c "$max_err" > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/pipes/err" &
 readers="$readers $!"
+# The write ends, opened read-write: such an open never blocks, so no signal (a start or kill that a
+# retry repeats) can interrupt it. A write-only open waits for its reader, and one interrupted there
+# left the workload unrun and its readers waiting for a writer forever. The readers see the end once
+# these and the workload's copies are closed.
+exec 4<> "$dir/pipes/out" 5<> "$dir/pipes/err"
 # --debug-log without --debug: info lines only (the wait status, "Process should have started"),
 # not the spec with its environment, and a fifth of the writing.
 read_gate() {
@@ -108,16 +113,13 @@ if [ "$mode" = exec ]; then
   if [ -n "$stop" ]; then
     # Killed or removed before it ran: nothing ran (see writeNeverStarted).
     code=-1
-    : > "$dir/pipes/out"
-    : > "$dir/pipes/err"
   elif [ "$named" -eq 0 ]; then
-    "$@" "--debug-log=$dir/runsc.%COMMAND%.log" exec "--internal-pid-file=$dir/exec.pid" --process "$dir/process.json" "$container" > "$dir/pipes/out" 2> "$dir/pipes/err" < /dev/null
+    "$@" "--debug-log=$dir/runsc.%COMMAND%.log" exec "--internal-pid-file=$dir/exec.pid" --process "$dir/process.json" "$container" >&4 2>&5 4>&- 5>&- < /dev/null
     code=$?
   else
     code=128
-    : > "$dir/pipes/out"
-    : > "$dir/pipes/err"
   fi
+  exec 4>&- 5>&-
   : > "$dir/ended"
   # What the cell left running would hold its output pipes open: if the readers are not done at
   # once, end the whole sandbox (its deletion comes later, off the cell's path).
@@ -125,8 +127,9 @@ if [ "$mode" = exec ]; then
   ender=$!
 else
   : > "$dir/started"
-  "$@" "--debug-log=$dir/runsc.%COMMAND%.log" run --bundle "$bundle" "$id" > "$dir/pipes/out" 2> "$dir/pipes/err" < /dev/null
+  "$@" "--debug-log=$dir/runsc.%COMMAND%.log" run --bundle "$bundle" "$id" >&4 2>&5 4>&- 5>&- < /dev/null
   code=$?
+  exec 4>&- 5>&-
   : > "$dir/ended"
 fi
 # A trapped signal (a start or kill repeated by a retry) makes wait return early: wait again.

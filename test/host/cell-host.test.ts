@@ -197,6 +197,40 @@ describe.each([
     });
   });
 
+  describe('signals to the supervisor', () => {
+    it('runs the cell and ends it exactly however many start signals (SIGUSR1) reach its supervisor while it starts', async () => {
+      for (let i = 0; i < 4; i++) {
+        const handle = await host.prepare(sh('echo out; echo err >&2; exit 3'), `usr1-${i}-${Date.now()}`);
+        // A retried start signals again; every signal must be harmless, whenever it lands.
+        let stop = false;
+        const storm = (async () => {
+          while (!stop) {
+            const pid = Number(await readFile(join(handle.cellDir, 'supervisor.pid'), 'utf8').catch(() => '0'));
+            if (pid > 0) {
+              try {
+                process.kill(pid, 'SIGUSR1');
+              } catch {
+                // gone: the cell ended
+              }
+            }
+            await new Promise((r) => setTimeout(r, 1));
+          }
+        })();
+        try {
+          await host.start(handle);
+          const exit = await host.wait(handle, { signal: AbortSignal.timeout(20_000) });
+          expect(exit.outcome).toEqual({ kind: 'exited', code: 3 });
+          expect(exit.stdout.tail).toBe('out\n');
+          expect(exit.stderr.tail).toBe('err\n');
+        } finally {
+          stop = true;
+          await storm;
+          await host.remove(handle);
+        }
+      }
+    }, 120_000);
+  });
+
   describe('crash safety of the launcher', () => {
     it('keeps the sandbox running when its launcher is SIGKILLed and still collects the outcome', async () => {
       const doc = sh('sleep 2; echo survived; exit 5');
