@@ -55,7 +55,12 @@ COPY activities ./activities
 COPY bin ./bin
 COPY deno.json README.md ./
 
+# A worker's memory settings (src/worker/memory-settings.ts): the ENTRYPOINT below starts node itself.
 ENV NODE_ENV=production \
+  MALLOC_ARENA_MAX=2 \
+  MALLOC_TRIM_THRESHOLD_=131072 \
+  MALLOC_MMAP_THRESHOLD_=131072 \
+  NODE_OPTIONS=--max-semi-space-size=2 \
   CELLOS_DEFAULT_ROOTFS=/opt/cellos/rootfs/busybox \
   CELLOS_STATE_DIR=/var/lib/cellos
 VOLUME /var/lib/cellos

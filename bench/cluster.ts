@@ -20,6 +20,7 @@ import { parseArgs, promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { CellClient } from '../src/client/index.ts';
 import { projectRoot } from '../src/project-root.ts';
+import { WORKER_MALLOC_ENV, WORKER_NODE_FLAGS } from '../src/worker/memory-settings.ts';
 import { clusterScript, startTestCluster, type TestCluster } from '../test/helpers/cluster-script.ts';
 
 const exec = promisify(execFile);
@@ -273,9 +274,11 @@ function startWorker(bench: Bench, address: string, taskQueue: string, name: str
   const stateDir = join(bench.hostsDir, name);
   // Only our settings: none of the caller's TEMPORAL_* or CELLOS_* (a payload key, another queue).
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TEMPORAL|CELLOS)_/.test(k)));
-  const proc = spawn(process.execPath, [join(projectRoot, 'bin', 'cellos.js'), 'worker'], {
+  // As bin/cellos.js's shebang would start it: with a worker's memory settings.
+  const proc = spawn(process.execPath, [...WORKER_NODE_FLAGS, join(projectRoot, 'bin', 'cellos.js'), 'worker'], {
     env: {
       ...env,
+      ...WORKER_MALLOC_ENV,
       TEMPORAL_ADDRESS: address,
       CELLOS_TASK_QUEUE: taskQueue,
       CELLOS_HOST_ID: hostId,

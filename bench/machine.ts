@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { availableParallelism, hostname, loadavg, release, totalmem } from 'node:os';
 import { promisify } from 'node:util';
+import { memorySettingsInEffect, type MemorySettingsInEffect } from '../src/worker/memory-settings.ts';
 import { cpuModel } from './proc.ts';
 
 export interface Machine {
@@ -14,6 +15,8 @@ export interface Machine {
   /** The runsc platform the hosts use (ptrace, systrap, kvm). */
   readonly runscPlatform: string;
   readonly node: string;
+  /** Which of a worker's memory settings (src/worker/memory-settings.ts) the bench process has. */
+  readonly memorySettings: MemorySettingsInEffect;
   /** 1, 5 and 15 minute load averages before the bench started anything: other work skews it. */
   readonly loadAverageAtStart: readonly number[];
 }
@@ -41,6 +44,7 @@ export async function describeMachine(
     runsc,
     runscPlatform,
     node: process.version,
+    memorySettings: memorySettingsInEffect(process.env, process.execArgv),
     loadAverageAtStart,
   };
 }

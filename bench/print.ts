@@ -95,7 +95,7 @@ function cpu({ cpuPerCell: c }: BenchResult): string {
   );
 }
 
-function memory({ workerMemory: w }: BenchResult): string {
+function memory({ workerMemory: w, machine }: BenchResult): string {
   const rows = w.map((m, i) => [
     i === w.length - 1 ? `${m.cells} (end of bench)` : String(m.cells),
     mib(m.heapUsedBytes),
@@ -104,8 +104,11 @@ function memory({ workerMemory: w }: BenchResult): string {
     mib(m.rssBytes, 0),
   ]);
   const gc = w.every((m) => m.afterGc) ? 'after a full gc' : 'WITHOUT gc (run node with --expose-gc)';
+  const { missing } = machine.memorySettings;
+  const settings =
+    missing.length === 0 ? "with a worker's memory settings" : `WITHOUT ${missing.join(' ')} (run npm run bench)`;
   return (
-    `Worker memory (this process: both workers and clients; ${gc})\n` +
+    `Worker memory (this process: both workers and clients; ${gc}; ${settings})\n` +
     renderTable(['cells through Temporal', 'heap used', 'heap total', 'external', 'RSS'], rows)
   );
 }

@@ -5,3 +5,4 @@ export * from './connection.ts';
 export * from './log-format.ts';
 export * from './metrics.ts';
 export * from './workflow-bundle.ts';
+export * from './memory-settings.ts';

@@ -2,6 +2,8 @@
 // SIGINT/SIGTERM, then drains it (no new cells; running ones get CELLOS_DRAIN_TIMEOUT_SECONDS to
 // finish, a second signal stops at once) and shuts it down. Without TEMPORAL_ADDRESS it uses the embedded local
 // dev server (started detached if nothing listens on its port).
+import process from 'node:process';
+import { memorySettingsInEffect } from '../../worker/memory-settings.ts';
 import type { CliIo, StopSignal } from '../io.ts';
 import { resolveTemporal } from '../temporal.ts';
 import { startWorker } from '../worker-runtime.ts';
@@ -32,6 +34,12 @@ export async function worker(opts: WorkerCommandOptions, io: CliIo): Promise<Wor
   io.stderr.write(
     `cellos: worker for host ${running.worker.hostId}${labelsText(cfg.hostLabels)} on ${target.connection.address}: task queues ${running.worker.taskQueue} and ${running.worker.hostTaskQueue}, up to ${cfg.maxConcurrentCells} cells within ${gib(running.worker.room.limits.memoryBudgetBytes)} GiB of cell memory (Ctrl-C drains and stops it)\n`,
   );
+  const missing = memorySettingsMissing(io.env);
+  if (missing.length > 0) {
+    io.stderr.write(
+      `cellos: this worker runs without ${missing.join(' ')}: its RSS may grow by ~80 MiB over its first cells (bin/cellos.js as a command and the Docker image set them; README "Configuration (worker)")\n`,
+    );
+  }
   const signal = await waitForStop(io, running);
   const cells = running.worker.room.use().cells;
   const timeout = cfg.drainTimeoutSeconds;
@@ -61,6 +69,12 @@ export async function worker(opts: WorkerCommandOptions, io: CliIo): Promise<Wor
     again();
   }
   return { exitCode: 0, signal };
+}
+
+/** Under Node only: Deno takes V8 flags its own way and is not where workers are measured. */
+function memorySettingsMissing(env: Readonly<Record<string, string | undefined>>): readonly string[] {
+  if ('Deno' in globalThis) return [];
+  return memorySettingsInEffect(env, process.execArgv).missing;
 }
 
 function labelsText(labels: Readonly<Record<string, string>>): string {
