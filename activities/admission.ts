@@ -67,6 +67,7 @@ export function createAdmissionActivities({
         ttlSeconds: doc.spec.lifetime.ttlSeconds,
         gracefulShutdownSeconds: doc.spec.run.limits.gracefulShutdownSeconds,
         argv: doc.spec.run.argv,
+        ...(doc.spec.correlation?.correlationId ? { correlationId: doc.spec.correlation.correlationId } : {}),
       };
     },
   };

@@ -20,6 +20,8 @@ export class CellState {
   cellId = '';
   hostId: string | undefined;
   sandboxId: string | undefined;
+  /** spec.correlation.correlationId, once admitted. */
+  correlationId: string | undefined;
   outcome: CellResultOutcome | undefined;
   killRequest: string | undefined;
   /** The run activity's report, once the sandbox has ended. */
@@ -64,6 +66,7 @@ export class CellState {
           hostId: this.hostId,
           outcome: this.outcome,
           scheduleId: this.opts.scheduleId,
+          correlationId: this.correlationId,
         }),
       );
     }

@@ -91,6 +91,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
   }
   const ref: SandboxRef = { cellId: admitted.cellId, runKey: workflowInfo().runId };
   cell.cellId = admitted.cellId;
+  cell.correlationId = admitted.correlationId;
   cell.sandboxId = sandboxIdFor(ref.cellId, ref.runKey);
 
   let host: HostActivities | undefined;

@@ -80,3 +80,14 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
+
+/**
+ * A document's free text (a correlation id) for a terminal table: backslashes, spaces and control
+ * characters written as `\\` and `\uXXXX`, so a value can neither move the cursor nor look like two
+ * columns, and reads back unambiguously.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\\\u0000-\u0020\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

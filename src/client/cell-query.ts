@@ -15,6 +15,8 @@ export interface CellFilter {
   readonly exitCode?: number | undefined;
   readonly hostId?: string | undefined;
   readonly scheduleId?: string | undefined;
+  /** spec.correlation.correlationId: every cell of one pipeline run. */
+  readonly correlationId?: string | undefined;
   /** Only cells whose workflow is still running. */
   readonly running?: boolean | undefined;
   /** A Temporal visibility query, added with AND. */
@@ -52,6 +54,11 @@ export function cellQuery(filter: CellFilter, indexed: boolean, namespace: strin
     ['outcome', sa.outcome.name, filter.outcome === undefined ? undefined : quote(filter.outcome)],
     ['host', sa.host.name, filter.hostId === undefined ? undefined : quote(filter.hostId)],
     ['exit code', sa.exitCode.name, filter.exitCode === undefined ? undefined : String(Math.trunc(filter.exitCode))],
+    [
+      'correlation id',
+      sa.correlationId.name,
+      filter.correlationId === undefined ? undefined : quote(filter.correlationId),
+    ],
   ];
   for (const [what, attribute, value] of needAttributes) {
     if (value === undefined) continue;

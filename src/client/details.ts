@@ -15,12 +15,25 @@ export function cellDetails(doc: CellDocument): string {
       : `image ${run.rootfs.image}`
     : "the host's default";
   const lines = [
-    `**argv** \`${JSON.stringify(run.argv)}\``,
+    `**argv** ${codeSpan(JSON.stringify(run.argv))}`,
     `**deadline** ${doc.spec.lifetime.ttlSeconds}s, then SIGTERM and SIGKILL after ${limits.gracefulShutdownSeconds}s`,
     `**limits** memory ${limits.memoryMaxBytes === undefined ? "the host's default" : `${limits.memoryMaxBytes} bytes`}; cpu ${limits.cpuMax ? `${limits.cpuMax.quotaMicros}/${limits.cpuMax.periodMicros} µs` : 'unlimited'}; processes ${run.rlimits.processes}; open files ${run.rlimits.openFiles}`,
     `**rootfs** ${rootfs} (read-only)`,
     `**user** ${run.user.uid}:${run.user.gid}; **network** ${run.network}; **cwd** ${run.workingDirectory}`,
   ];
-  if (doc.spec.correlation?.correlationId) lines.push(`**correlation** ${doc.spec.correlation.correlationId}`);
+  if (doc.spec.correlation?.correlationId) {
+    lines.push(`**correlation** ${codeSpan(JSON.stringify(doc.spec.correlation.correlationId))}`);
+  }
   return lines.join('\n');
+}
+
+/**
+ * `text` as one Markdown code span, whatever it holds: the UI renders details as Markdown, and a
+ * document's strings must not become links, images or formatting there. The fence is one backtick
+ * longer than the longest run inside (CommonMark); text is JSON, so it has no line breaks.
+ */
+export function codeSpan(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  return longest === 0 ? `${fence}${text}${fence}` : `${fence} ${text} ${fence}`;
 }

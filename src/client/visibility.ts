@@ -3,6 +3,7 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { cellIdFromWorkflowId } from '../contract/index.ts';
 import {
+  CellCorrelationIdKey,
   CellExitCodeKey,
   CellHostKey,
   CellIdKey,
@@ -28,6 +29,8 @@ export interface CellSummary {
   readonly exitCode: number | undefined;
   readonly hostId: string | undefined;
   readonly scheduleId: string | undefined;
+  /** spec.correlation.correlationId (CellCorrelationId), once the cell was admitted. */
+  readonly correlationId: string | undefined;
 }
 
 /** The memo the client puts on the cell workflows it starts or schedules. */
@@ -57,5 +60,6 @@ export function cellSummaryOf(wf: Listed): CellSummary {
     exitCode: attrs.get(CellExitCodeKey),
     hostId: attrs.get(CellHostKey),
     scheduleId,
+    correlationId: attrs.get(CellCorrelationIdKey),
   };
 }

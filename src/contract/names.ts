@@ -78,6 +78,8 @@ export const searchAttributes = {
   exitCode: { name: 'CellExitCode', type: 'Int' },
   host: { name: 'CellHost', type: 'Keyword' },
   scheduleId: { name: 'CellScheduleId', type: 'Keyword' },
+  /** spec.correlation.correlationId: every cell of one pipeline run. */
+  correlationId: { name: 'CellCorrelationId', type: 'Keyword' },
 } as const;
 
 export const SEARCH_ATTRIBUTES = Object.values(searchAttributes);

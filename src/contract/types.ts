@@ -89,6 +89,8 @@ export interface Admission {
    * draining): the cell skips the launch queue. Absent in cells admitted before local claims.
    */
   readonly claimedBy?: string | undefined;
+  /** spec.correlation.correlationId: the CellCorrelationId search attribute. */
+  readonly correlationId?: string | undefined;
 }
 
 /** A host's answer to a cell waiting for room: it took the cell. */

@@ -118,12 +118,49 @@ describe('cellos ps', () => {
     const table = await cli(['ps', '--host', hostId], { env });
     expectClean(table, 0);
     const [header, ...lines] = table.stdout.trimEnd().split('\n');
-    expect(header).toMatch(/^CELL ID\s+PHASE\s+OUTCOME\s+EXIT\s+HOST\s+SCHEDULE\s+STARTED\s+DURATION$/);
+    expect(header).toMatch(/^CELL ID\s+PHASE\s+OUTCOME\s+EXIT\s+HOST\s+SCHEDULE\s+CORRELATION\s+STARTED\s+DURATION$/);
     expect(lines.find((l) => l.startsWith(`${result.cellId} `))).toMatch(
       new RegExp(
-        `^${result.cellId}\\s+done\\s+exited\\s+3\\s+${hostId}\\s+-\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+\\S+$`,
+        `^${result.cellId}\\s+done\\s+exited\\s+3\\s+${hostId}\\s+-\\s+-\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+\\S+$`,
       ),
     );
+  });
+
+  it('finds the cells of one pipeline run with --correlation, and never prints a correlation id raw', async () => {
+    const withId = (script: string, correlationId: string) => {
+      const doc = cliDocument(script);
+      return { ...doc, spec: { ...doc.spec, correlation: { correlationId } } };
+    };
+    const pipeline = `pipeline-${process.pid}-${Date.now()}`;
+    const a = await bed.client.run(withId('exit 0', pipeline));
+    const b = await bed.client.run(withId('exit 4', pipeline));
+    await bed.client.run(cliDocument('exit 0'));
+    const rows = await cliJsonUntil<(PsRow & { correlationId?: string })[]>(
+      ['ps', '--json', '--correlation', pipeline],
+      (r) => r.length === 2,
+    );
+    expect(rows.map((c) => [c.cellId, c.correlationId, c.exitCode]).sort()).toEqual(
+      [
+        [a.cellId, pipeline, 0],
+        [b.cellId, pipeline, 4],
+      ].sort(),
+    );
+
+    // Free text of a document: a terminal escape, a space and a line break are shown escaped.
+    const hostile = await bed.client.run(withId('exit 0', `x\u001b[2J y\nz`));
+    await cliJsonUntil<PsRow[]>(['ps', '--json', '--host', bed.host.config.hostId, '--limit', '5'], (r) =>
+      r.some((c) => c.cellId === hostile.cellId),
+    );
+    const table = await cli(['ps', '--host', bed.host.config.hostId, '--limit', '5'], { env });
+    expectClean(table, 0);
+    expect(table.stdout).not.toContain('\u001b');
+    expect(table.stdout.split('\n').find((l) => l.startsWith(`${hostile.cellId} `))).toContain(
+      'x\\u001b[2J\\u0020y\\u000az',
+    );
+
+    const quoted = await cli(['ps', '--correlation', "it's"], { env });
+    expect(quoted.code).toBe(1);
+    expect(quoted.stderr).toContain('--correlation "it\'s" must be 1 to 256 characters without quotes');
   });
 
   it('shows a running cell with --running, and refuses a bad outcome with exit 1', async () => {

@@ -92,6 +92,14 @@ describe('visibility queries', () => {
     expect(() => cellQuery({ outcome: 'oom' }, false, 'ns')).toThrow(/filtering by outcome .* namespace ns/);
   });
 
+  it('finds the cells of one correlation id by CellCorrelationId, which needs the cell attributes', () => {
+    expect(cellQuery({ correlationId: 'run 42/a' }, true, 'ns')).toBe(
+      "WorkflowType = 'cellWorkflow' AND CellCorrelationId = 'run 42/a'",
+    );
+    expect(() => cellQuery({ correlationId: 'x' }, false, 'ns')).toThrow(/filtering by correlation id .* namespace ns/);
+    expect(() => cellQuery({ correlationId: "x' OR 1=1" }, true, 'ns')).toThrow(/cannot be used in a visibility query/);
+  });
+
   it('refuses values the query language could misread', () => {
     expect(() => quote("x' OR 'a' = 'a")).toThrow(TypeError);
     expect(() => cellQuery({ hostId: "h'" }, true, 'ns')).toThrow(TypeError);

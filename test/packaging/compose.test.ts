@@ -140,7 +140,7 @@ describe('docker-compose.yml', () => {
   it('creates the default namespace and registers exactly the cell search attributes', () => {
     const setup = script(svc('temporal-setup'));
     expect(setup).toMatch(/temporal operator namespace create -n default\b/);
-    const registered = [...setup.matchAll(/--name (\w+) --type (\w+)/g)].map((m) => ({ name: m[1], type: m[2] }));
+    const registered = [...setup.matchAll(/^\s*register (\w+) (\w+)$/gm)].map((m) => ({ name: m[1], type: m[2] }));
     expect(registered).toEqual(SEARCH_ATTRIBUTES.map(({ name, type }) => ({ name, type })));
   });
 

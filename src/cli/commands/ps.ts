@@ -1,15 +1,16 @@
-// `cellos ps [--outcome O] [--host H] [--schedule S] [--running] [--limit N] [--json]`: running cells
+// `cellos ps [--outcome O] [--host H] [--schedule S] [--correlation C] [--running] [--limit N] [--json]`: running cells
 // first, then the most recently closed, from Temporal's visibility (the search attributes the cell
 // workflow keeps current; a namespace without them gets what its own attributes can say).
 import type { CellSummary } from '../../client/visibility.ts';
 import { withCellClient } from '../client.ts';
-import { formatMs, formatTable, formatTime } from '../format.ts';
+import { formatMs, formatTable, formatTime, printable } from '../format.ts';
 import type { CliIo } from '../io.ts';
 
 export interface PsOptions {
   readonly outcome: string | undefined;
   readonly hostId: string | undefined;
   readonly scheduleId: string | undefined;
+  readonly correlationId?: string | undefined;
   readonly running: boolean;
   readonly limit: number;
   readonly json: boolean;
@@ -27,6 +28,7 @@ export async function ps(opts: PsOptions, io: CliIo): Promise<PsOutput> {
       outcome: opts.outcome,
       hostId: opts.hostId,
       scheduleId: opts.scheduleId,
+      correlationId: opts.correlationId,
       running: opts.running,
       limit: opts.limit,
     });
@@ -36,7 +38,7 @@ export async function ps(opts: PsOptions, io: CliIo): Promise<PsOutput> {
       io.stdout.write(`${psTable(cells)}\n`);
       if (!indexed) {
         io.stderr.write(
-          `cellos: namespace ${target.connection.namespace} has no cell search attributes: phase, outcome and host are not shown\n`,
+          `cellos: namespace ${target.connection.namespace} has no cell search attributes: phase, outcome, host and correlation id are not shown\n`,
         );
       }
     }
@@ -46,7 +48,7 @@ export async function ps(opts: PsOptions, io: CliIo): Promise<PsOutput> {
 
 export function psTable(cells: readonly CellSummary[], now = Date.now()): string {
   return formatTable(
-    ['CELL ID', 'PHASE', 'OUTCOME', 'EXIT', 'HOST', 'SCHEDULE', 'STARTED', 'DURATION'],
+    ['CELL ID', 'PHASE', 'OUTCOME', 'EXIT', 'HOST', 'SCHEDULE', 'CORRELATION', 'STARTED', 'DURATION'],
     cells.map((c) => [
       c.cellId,
       phaseOf(c),
@@ -54,6 +56,7 @@ export function psTable(cells: readonly CellSummary[], now = Date.now()): string
       c.exitCode === undefined ? '-' : String(c.exitCode),
       c.hostId ?? '-',
       c.scheduleId ?? '-',
+      c.correlationId === undefined ? '-' : printable(c.correlationId),
       formatTime(c.startTime),
       formatMs((c.closeTime?.getTime() ?? now) - c.startTime.getTime()) + (c.closeTime ? '' : '+'),
     ]),

@@ -12,12 +12,13 @@ const DEFAULT_KILL_REASON = 'requested with cellos kill';
 
 export const cellCommands: Record<string, CommandEntry> = {
   ps: command({
-    summary: 'running and recent cells: phase, outcome, exit code, host, schedule, times',
-    usage: 'cellos ps [--outcome O] [--host H] [--schedule S] [--running] [--limit N] [--json]',
+    summary: 'running and recent cells: phase, outcome, exit code, host, schedule, correlation id, times',
+    usage: 'cellos ps [--outcome O] [--host H] [--schedule S] [--correlation C] [--running] [--limit N] [--json]',
     details: [
       `--outcome O     only cells that ended so: ${CELL_OUTCOME_KINDS.join(', ')}`,
       '--host H        only cells placed on host H',
       '--schedule S    only cells that schedule S started',
+      "--correlation C only cells whose document's spec.correlation.correlationId is C",
       '--running       only cells still running',
       '--limit N       at most N cells (default 50)',
       '--json          print the cells as JSON',
@@ -29,6 +30,7 @@ export const cellCommands: Record<string, CommandEntry> = {
       outcome: { type: 'string' },
       host: { type: 'string' },
       schedule: { type: 'string' },
+      correlation: { type: 'string' },
       running: { type: 'boolean' },
       limit: { type: 'string' },
       json,
@@ -42,10 +44,17 @@ export const cellCommands: Record<string, CommandEntry> = {
       const host = stringFlag('--host', v.host);
       if (host !== undefined) idArg('host id', host);
       const scheduleId = stringFlag('--schedule', v.schedule);
+      const correlationId = stringFlag('--correlation', v.correlation);
+      if (correlationId !== undefined && !/^[^'"\\\n]{1,256}$/.test(correlationId)) {
+        throw usageError(
+          `--correlation ${JSON.stringify(correlationId)} must be 1 to 256 characters without quotes, backslashes or line breaks (a visibility query cannot hold them)`,
+        );
+      }
       return {
         outcome,
         hostId: host,
         scheduleId: scheduleId === undefined ? undefined : checkScheduleId(scheduleId),
+        correlationId,
         running: v.running === true,
         limit: intFlag('--limit', v.limit, 1, 1000) ?? 50,
         json: v.json === true,
