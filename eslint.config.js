@@ -156,6 +156,7 @@ export default defineConfig(
   {
     files: [
       'src/contract/{names,types,failures,index}.ts',
+      'src/events/cloudevents.ts',
       'src/document/**/*.ts',
       'src/bundle/**/*.ts',
       'src/cell/**/*.ts',

@@ -3,6 +3,7 @@
 // schema code (zod) stays out of the workflow sandbox, where it would be loaded again for every
 // cell. Only the few facts the workflow needs enter history, not a second copy of the document.
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { BlindIndex } from '../src/codec/blind-index.ts';
 import { failureTypes, type Admission, type CellActivities } from '../src/contract/index.ts';
 import { parseCellDocument } from '../src/document/parse.ts';
 import { failpoint } from '../src/failpoints.ts';
@@ -24,12 +25,18 @@ export interface AdmissionDeps {
    * launch queue, claim activity or workflow task in between (~20 ms of round trips).
    */
   readonly claimHere?: ClaimHere | undefined;
+  /** This worker delivers lifecycle events (CELLOS_EVENTS_URL): the cells it admits emit them. */
+  readonly events?: boolean | undefined;
+  /** With payload keys: the blind index the correlation id is searchable under instead of itself. */
+  readonly blindIndex?: BlindIndex | undefined;
 }
 
 export function createAdmissionActivities({
   hostId,
   knownHosts,
   claimHere,
+  events = false,
+  blindIndex,
 }: AdmissionDeps): Pick<CellActivities, 'admitCell'> {
   return {
     /**
@@ -67,8 +74,17 @@ export function createAdmissionActivities({
         ttlSeconds: doc.spec.lifetime.ttlSeconds,
         gracefulShutdownSeconds: doc.spec.run.limits.gracefulShutdownSeconds,
         argv: doc.spec.run.argv,
-        ...(doc.spec.correlation?.correlationId ? { correlationId: doc.spec.correlation.correlationId } : {}),
+        ...(await correlationOf(doc.spec.correlation?.correlationId, blindIndex)),
+        ...(events ? { events } : {}),
       };
     },
   };
+}
+
+async function correlationOf(
+  correlationId: string | undefined,
+  blindIndex: BlindIndex | undefined,
+): Promise<Pick<Admission, 'correlationId' | 'correlationIndex'>> {
+  if (!correlationId) return {};
+  return blindIndex ? { correlationId, correlationIndex: await blindIndex.index(correlationId) } : { correlationId };
 }

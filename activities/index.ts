@@ -11,3 +11,11 @@ export {
   type ClaimRefusal,
 } from './claim.ts';
 export { createHostControlActivities, type HostControlDeps } from './host-control.ts';
+export {
+  createEventActivities,
+  CELL_EVENT_DELIVERY_FAILED,
+  type CellEventsDelivery,
+  type EventActivities,
+  type EventActivityDeps,
+  type EventDeliveryProgress,
+} from './events.ts';

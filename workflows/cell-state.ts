@@ -20,8 +20,8 @@ export class CellState {
   cellId = '';
   hostId: string | undefined;
   sandboxId: string | undefined;
-  /** spec.correlation.correlationId, once admitted. */
-  correlationId: string | undefined;
+  /** What CellCorrelationId holds once admitted: the correlation id or its blind index. */
+  correlationIndex: string | undefined;
   outcome: CellResultOutcome | undefined;
   killRequest: string | undefined;
   /** The run activity's report, once the sandbox has ended. */
@@ -66,7 +66,7 @@ export class CellState {
           hostId: this.hostId,
           outcome: this.outcome,
           scheduleId: this.opts.scheduleId,
-          correlationId: this.correlationId,
+          correlationId: this.correlationIndex,
         }),
       );
     }

@@ -40,6 +40,8 @@ import {
   type SandboxRef,
 } from '../src/contract/index.ts';
 import { cellIdOf } from '../src/document/cell-id.ts';
+import { cellEventTypes, destroyedData } from '../src/events/cloudevents.ts';
+import { CellEvents } from './cell-events.ts';
 import { CellState } from './cell-state.ts';
 
 export const killSignal = defineSignal<[KillSignalArgs]>(signals.kill);
@@ -91,7 +93,9 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
   }
   const ref: SandboxRef = { cellId: admitted.cellId, runKey: workflowInfo().runId };
   cell.cellId = admitted.cellId;
-  cell.correlationId = admitted.correlationId;
+  cell.correlationIndex = admitted.correlationIndex ?? admitted.correlationId;
+  const events = new CellEvents(admitted.events === true, sharedQueueOf(input));
+  let started = false;
   cell.sandboxId = sandboxIdFor(ref.cellId, ref.runKey);
 
   let host: HostActivities | undefined;
@@ -108,6 +112,19 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
       if (cell.killRequest !== undefined) {
         cell.end({ kind: 'cancelled', reason: `killed before start: ${cell.killRequest}` });
       } else {
+        started = true;
+        events.emit(
+          cellEventTypes.started,
+          { hostId },
+          {
+            cellId: ref.cellId,
+            runId: ref.runKey,
+            hostId,
+            sandboxId: cell.sandboxId,
+            correlationId: admitted.correlationId,
+          },
+        );
+        await events.flush();
         cell.exit = await runUntilExit(host, input.document, ref, admitted, cell);
         cell.end(cell.exit.outcome);
       }
@@ -128,6 +145,8 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     // promise made in a workflow costs the worker a stack trace.
     const placed = host;
     if (placed && !cell.exit?.removed) await CancellationScope.nonCancellable(() => cleanUp(placed, ref, cell));
+    emitEnd(events, cell, admitted, started);
+    await CancellationScope.nonCancellable(() => events.close());
     cell.enter('done');
     // The outcome in the memo too: the UI shows current details only while a worker answers.
     if (cell.outcome) {
@@ -135,6 +154,27 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
     }
   }
   return cell.toResult();
+}
+
+/** The events of a cell's end: its command's exit code, a failure, and that it is gone. */
+function emitEnd(events: CellEvents, cell: CellState, admitted: Admission, started: boolean): void {
+  const outcome = cell.outcome;
+  if (outcome === undefined) return;
+  const where = cell.hostId ? { hostId: cell.hostId } : { taskQueue: workflowInfo().taskQueue };
+  const ids = { cellId: admitted.cellId, runId: workflowInfo().runId };
+  const exitCode = exitCodeOf(outcome);
+  if (cell.exit && exitCode !== undefined) {
+    events.emit(cellEventTypes.commandCompleted, where, {
+      ...ids,
+      argv: admitted.argv,
+      exitCode,
+      durationMs: Math.max(0, cell.exit.endedAtMs - cell.exit.startedAtMs),
+    });
+  }
+  if (outcome.kind === 'failed') {
+    events.emit(cellEventTypes.failed, where, { ...ids, reason: 'cell_failed', message: outcome.error });
+  }
+  if (started) events.emit(cellEventTypes.destroyed, where, destroyedData(ids.cellId, ids.runId, outcome));
 }
 
 /** Kills the sandbox of a cell cancelled while it ran, then removes it (not from a lost host). */

@@ -1,2 +1,3 @@
 export { cellWorkflow, killSignal, statusQuery } from './cell.ts';
+export { cellEventsWorkflow } from './cell-events.ts';
 export { hostsWorkflow } from './hosts.ts';

@@ -68,6 +68,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       log,
       reconcileIntervalMs: opts.cfg.reconcileIntervalSeconds * 1000,
       orphanGraceMs: opts.cfg.orphanGraceSeconds * 1000,
+      eventsUrl: opts.cfg.eventsUrl,
     });
   } catch (err) {
     await connection.close();

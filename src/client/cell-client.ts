@@ -1,4 +1,5 @@
 // The typed client for application code: start a cell, await it, inspect, kill, list.
+import { blindIndexOf, type BlindIndex } from '../codec/blind-index.ts';
 import {
   Client,
   WorkflowExecutionAlreadyStartedError,
@@ -79,8 +80,11 @@ export class CellClient {
   private readonly hostScheduleToStartSeconds: number | undefined;
   private readonly eagerStart: boolean;
   private indexed: Promise<boolean> | undefined;
+  /** With payload keys: correlation ids are searched by their blind index. */
+  private readonly blindIndex: BlindIndex | undefined;
 
   constructor(opts: CellClientOptions) {
+    this.blindIndex = blindIndexOf(opts.dataConverter);
     this.temporal = new Client({
       connection: opts.connection,
       namespace: opts.namespace ?? 'default',
@@ -170,7 +174,11 @@ export class CellClient {
    */
   async list(opts: CellFilter & { limit?: number } = {}): Promise<CellSummary[]> {
     const limit = opts.limit ?? 50;
-    const query = cellQuery(opts, await this.hasSearchAttributes(), this.temporal.options.namespace);
+    const tokens =
+      this.blindIndex && opts.correlationId !== undefined
+        ? await this.blindIndex.tokens(opts.correlationId)
+        : undefined;
+    const query = cellQuery(opts, await this.hasSearchAttributes(), this.temporal.options.namespace, tokens);
     const out: CellSummary[] = [];
     for await (const wf of this.temporal.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
       out.push(cellSummaryOf(wf));

@@ -38,7 +38,13 @@ export class SearchAttributesMissingError extends Error {
 }
 
 /** The visibility query for cells matching `filter`; `indexed`: the namespace has the cell search attributes. */
-export function cellQuery(filter: CellFilter, indexed: boolean, namespace: string): string {
+export function cellQuery(
+  filter: CellFilter,
+  indexed: boolean,
+  namespace: string,
+  /** With payload keys: the blind-index tokens filter.correlationId is indexed under (one per key). */
+  correlationTokens?: readonly string[],
+): string {
   const parts = [`WorkflowType = ${quote(CELL_WORKFLOW_TYPE)}`];
   if (filter.running) parts.push(`ExecutionStatus = 'Running'`);
   if (filter.cellId !== undefined) {
@@ -50,20 +56,28 @@ export function cellQuery(filter: CellFilter, indexed: boolean, namespace: strin
   if (filter.scheduleId !== undefined) {
     parts.push(`${indexed ? sa.scheduleId.name : SCHEDULED_BY_ID} = ${quote(filter.scheduleId)}`);
   }
-  const needAttributes: [string, string, string | undefined][] = [
-    ['outcome', sa.outcome.name, filter.outcome === undefined ? undefined : quote(filter.outcome)],
-    ['host', sa.host.name, filter.hostId === undefined ? undefined : quote(filter.hostId)],
-    ['exit code', sa.exitCode.name, filter.exitCode === undefined ? undefined : String(Math.trunc(filter.exitCode))],
+  // Clauses only the cell search attributes can answer.
+  const tokens = correlationTokens?.map(quote).join(', ');
+  const needAttributes: [string, string | undefined][] = [
+    ['outcome', filter.outcome === undefined ? undefined : `${sa.outcome.name} = ${quote(filter.outcome)}`],
+    ['host', filter.hostId === undefined ? undefined : `${sa.host.name} = ${quote(filter.hostId)}`],
+    [
+      'exit code',
+      filter.exitCode === undefined ? undefined : `${sa.exitCode.name} = ${String(Math.trunc(filter.exitCode))}`,
+    ],
     [
       'correlation id',
-      sa.correlationId.name,
-      filter.correlationId === undefined ? undefined : quote(filter.correlationId),
+      filter.correlationId === undefined
+        ? undefined
+        : tokens
+          ? `${sa.correlationId.name} IN (${tokens})`
+          : `${sa.correlationId.name} = ${quote(filter.correlationId)}`,
     ],
   ];
-  for (const [what, attribute, value] of needAttributes) {
-    if (value === undefined) continue;
+  for (const [what, clause] of needAttributes) {
+    if (clause === undefined) continue;
     if (!indexed) throw new SearchAttributesMissingError(namespace, `filtering by ${what}`);
-    parts.push(`${attribute} = ${value}`);
+    parts.push(clause);
   }
   if (filter.query) parts.push(`(${filter.query})`);
   return parts.join(' AND ');

@@ -29,6 +29,11 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     this.#keyring = keyring;
   }
 
+  /** The keys (blind-index.ts derives its own keys from them for values that must stay searchable). */
+  get keyring(): PayloadKeyring {
+    return this.#keyring;
+  }
+
   async encode(payloads: Payload[]): Promise<Payload[]> {
     const { id } = this.#keyring.current;
     const key = await this.#cryptoKey(id);

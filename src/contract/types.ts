@@ -2,6 +2,7 @@
 // kill signal's payload, and the activities' inputs and outputs. Pure types.
 import type { CellOutcome, CellResultOutcome, KillReason } from '../cell/outcome.ts';
 import type { OutputTail } from '../cell/output.ts';
+import type { CellEvent } from '../events/cloudevents.ts';
 
 export type { CellResultOutcome };
 
@@ -89,8 +90,15 @@ export interface Admission {
    * draining): the cell skips the launch queue. Absent in cells admitted before local claims.
    */
   readonly claimedBy?: string | undefined;
-  /** spec.correlation.correlationId: the CellCorrelationId search attribute. */
+  /** spec.correlation.correlationId (for the events; in the history's encrypted payloads). */
   readonly correlationId?: string | undefined;
+  /**
+   * What CellCorrelationId holds: the correlation id, or with payload keys its blind index (an
+   * HMAC, src/codec/blind-index.ts): search attributes are stored in clear. Absent: correlationId.
+   */
+  readonly correlationIndex?: string | undefined;
+  /** The admitting worker delivers lifecycle events (CELLOS_EVENTS_URL): the workflow emits them. */
+  readonly events?: boolean | undefined;
 }
 
 /** A host's answer to a cell waiting for room: it took the cell. */
@@ -196,4 +204,26 @@ export interface HostAnswer {
 export interface HostControlActivities {
   describeHost(): Promise<HostStatus>;
   setHostDraining(input: { draining: boolean; reason?: string | undefined }): Promise<HostStatus>;
+}
+
+/** What one attempt of deliverCellEvents did. */
+export interface CellEventsDelivery {
+  /** Events the receiver took in this attempt. */
+  readonly delivered: number;
+  /** Events it refused for good (logged, then skipped). */
+  readonly refused: number;
+  /** The index this attempt started at (past what earlier attempts delivered). */
+  readonly resumedAt: number;
+}
+
+/** Lifecycle events (CELLOS_EVENTS_URL), on the workers of the shared queue that have the setting. */
+export interface CellEventActivities {
+  /** A batch in order, retried by Temporal; a retry resumes after what the receiver took. */
+  deliverCellEvents(events: readonly CellEvent[]): Promise<CellEventsDelivery>;
+  /**
+   * One quick try, as a local activity inside the workflow task that emits the events (no round
+   * trip, and no wait when the receiver is down): how many events, from the first, are done
+   * (delivered or refused for good). The workflow hands the rest to cellEventsWorkflow.
+   */
+  tryDeliverCellEvents(events: readonly CellEvent[]): Promise<{ readonly done: number }>;
 }

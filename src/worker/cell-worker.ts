@@ -14,8 +14,10 @@ import {
   createAdmissionActivities,
   createClaimActivity,
   createClaimHere,
+  createEventActivities,
   createHostControlActivities,
 } from '../../activities/index.ts';
+import { blindIndexOf } from '../codec/blind-index.ts';
 import type { CellHost } from '../host/cell-host.ts';
 import { loadHostDrain } from '../host/drain.ts';
 import { createReconciler, type ReconcileAction } from '../host/reconciler.ts';
@@ -38,6 +40,11 @@ export interface CellWorkerOptions {
    * has room (default true), rather than always waiting in the launch queue for any host.
    */
   readonly claimLocally?: boolean | undefined;
+  /**
+   * CELLOS_EVENTS_URL: where the cells this worker admits post their lifecycle events (CloudEvents);
+   * undefined: no events. Set the same on every worker of a task queue.
+   */
+  readonly eventsUrl?: string | undefined;
   readonly namespace?: string;
   /** The deployment's data converter, e.g. payload encryption (cellosDataConverter); clients must match. */
   readonly dataConverter?: DataConverter | undefined;
@@ -205,11 +212,16 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
     ...common,
     taskQueue: opts.taskQueue,
     workflowBundle,
-    activities: createAdmissionActivities({
-      hostId,
-      knownHosts: hostList(client, opts.taskQueue, ad),
-      claimHere: opts.claimLocally === false ? undefined : createClaimHere(claimDeps),
-    }),
+    activities: {
+      ...createAdmissionActivities({
+        hostId,
+        knownHosts: hostList(client, opts.taskQueue, ad),
+        claimHere: opts.claimLocally === false ? undefined : createClaimHere(claimDeps),
+        events: opts.eventsUrl !== undefined,
+        blindIndex: blindIndexOf(opts.dataConverter),
+      }),
+      ...createEventActivities({ eventsUrl: opts.eventsUrl, log }),
+    },
   });
   const fixed = (numSlots: number) => ({ type: 'fixed-size', numSlots }) as const;
   const launchers = await Promise.all(

@@ -54,6 +54,8 @@ export interface WorkerConfig extends ClientConfig {
   readonly orphanGraceSeconds: number;
   /** `ip:port` the worker serves Prometheus metrics on (`/metrics`); undefined: no metrics. */
   readonly metricsAddress: string | undefined;
+  /** CELLOS_EVENTS_URL: where cells' CloudEvents are posted (an http: or https: URL); undefined: no events. */
+  readonly eventsUrl: string | undefined;
 }
 
 export { projectRoot };
@@ -152,6 +154,7 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
     reconcileIntervalSeconds: parseIntSetting('CELLOS_RECONCILE_SECONDS', env.CELLOS_RECONCILE_SECONDS, 60, 0, 86_400),
     orphanGraceSeconds: parseIntSetting('CELLOS_ORPHAN_GRACE_SECONDS', env.CELLOS_ORPHAN_GRACE_SECONDS, 60, 1, 86_400),
     metricsAddress: parseListenAddress('CELLOS_METRICS_ADDRESS', env.CELLOS_METRICS_ADDRESS),
+    eventsUrl: parseEventsUrl(env.CELLOS_EVENTS_URL),
     host,
   };
 }
@@ -295,6 +298,29 @@ function parseListenAddress(name: string, value: string | undefined): string | u
     );
   }
   return value;
+}
+
+/**
+ * An http: or https: URL. One with a user name or password is refused, without echoing it: fetch
+ * will not send such a URL, and the value would be a secret printed in the message.
+ */
+function parseEventsUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // not a URL: the message below says what is wanted
+  }
+  if (url && (url.username !== '' || url.password !== '')) {
+    throw new ConfigError('CELLOS_EVENTS_URL must not carry a user name or password (fetch refuses such URLs)');
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(
+      `CELLOS_EVENTS_URL=${JSON.stringify(value)} must be an http: or https: URL (e.g. https://events.example.com/cellos)`,
+    );
+  }
+  return url.href;
 }
 
 function parsePlatform(value: string | undefined): 'systrap' | 'ptrace' | 'kvm' | undefined {

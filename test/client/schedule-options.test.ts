@@ -98,6 +98,9 @@ describe('visibility queries', () => {
     );
     expect(() => cellQuery({ correlationId: 'x' }, false, 'ns')).toThrow(/filtering by correlation id .* namespace ns/);
     expect(() => cellQuery({ correlationId: "x' OR 1=1" }, true, 'ns')).toThrow(/cannot be used in a visibility query/);
+    expect(cellQuery({ correlationId: 'x' }, true, 'ns', ['hmac-sha256:a:01', 'hmac-sha256:b:02'])).toBe(
+      "WorkflowType = 'cellWorkflow' AND CellCorrelationId IN ('hmac-sha256:a:01', 'hmac-sha256:b:02')",
+    );
   });
 
   it('refuses values the query language could misread', () => {

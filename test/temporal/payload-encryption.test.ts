@@ -15,6 +15,7 @@ import { cellWorkflowId } from '../../src/contract/index.ts';
 import { findTemporalCli } from '../../src/temporal/cli.ts';
 import { rawDocument } from '../helpers/documents.ts';
 import { useTestBed } from '../helpers/temporal.ts';
+import { until } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
 const keys = parsePayloadKeys(`test-key=${randomBytes(32).toString('base64')}`)!;
@@ -71,6 +72,18 @@ describe('payload encryption', () => {
     const decoded = await historyText(cellWorkflowId(doc.spec.id), await codecEndpoint);
     for (const mark of [marks.argv, marks.env, marks.correlation]) expect(decoded).toContain(mark);
     expect(decoded).toContain(marks.stdout);
+
+    // Searchable all the same: CellCorrelationId holds its blind index, which the keyed client computes.
+    const found = await until(
+      'the cell listed by its correlation id',
+      () => bed.client.list({ correlationId: marks.correlation }),
+      (f) => f.length === 1,
+    );
+    expect(found[0]).toMatchObject({
+      cellId: doc.spec.id,
+      correlationId: expect.stringMatching(/^hmac-sha256:test-key:[0-9a-f]{32}$/),
+    });
+    expect(await bed.client.list({ correlationId: `${marks.correlation}-other` })).toEqual([]);
   });
 
   it('encrypts the failure of a cell the host refuses, message included', async () => {
