@@ -12,6 +12,7 @@ import {
 import { parseCellDocument } from '../src/document/parse.ts';
 import { failpoint } from '../src/failpoints.ts';
 import type { CellHandle, CellHost } from '../src/host/cell-host.ts';
+import { withArtifacts } from '../src/host/run-cell.ts';
 import { asActivityFailure, asActivityFailureAsync } from './failures.ts';
 import type { HostRoom } from '../src/host/room.ts';
 import { createLaunchGate } from './launch-gate.ts';
@@ -161,6 +162,8 @@ export function createCellActivities({
           SANDBOX_LAUNCH_FAILED,
         );
       }
+      // Before the sandbox goes: its scratch mount holds the artifacts.
+      exit = withArtifacts(exit, await host.exportArtifacts(handle, exit));
       metrics.cellFinished(exit.outcome.kind);
       metrics.phaseDuration('run', exit.endedAtMs - exit.startedAtMs);
       log('sandbox exited', {

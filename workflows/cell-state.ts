@@ -114,6 +114,8 @@ export class CellState {
       phases,
       cleanupError: this.cleanupError ?? (exit && !exit.removed ? exit.removeError : undefined),
       scheduleId: this.opts.scheduleId,
+      artifacts: exit?.artifacts ?? [],
+      refusedArtifacts: exit?.refusedArtifacts ?? [],
     };
   }
 

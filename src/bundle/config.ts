@@ -1,5 +1,6 @@
 // CellDocument -> OCI runtime-spec 1.0.2 config.json. Pure and deterministic: the same
 // document and host options give byte-identical JSON (see serializeBundleConfig).
+import { artifactMounts, IMPLICIT_SCRATCH_BYTES } from '../document/artifacts.ts';
 import type { CellDocument } from '../document/schema.ts';
 import { BundleConfigError } from './errors.ts';
 import type { OciConfig, OciHook, OciMount } from './oci.ts';
@@ -37,10 +38,18 @@ export interface BundleHostOptions {
   readonly mountSources?: readonly string[];
   /** Programs runsc runs after it has mounted the cell's folders and before the workload starts. */
   readonly prestartHooks?: readonly OciHook[];
+  /**
+   * Host folders (each a size-limited host tmpfs) that replace tmpfs mounts holding exported
+   * artifacts, bound read-write: by spec.run.tmpfs index, or 'tmp' for the /tmp the bundle adds.
+   */
+  readonly scratchSources?: Readonly<Record<string, string>>;
 }
 
 /** The options that decide whether a document may run on a host, apart from one sandbox's paths. */
-export type HostPolicy = Omit<BundleHostOptions, 'sandboxId' | 'rootfsPath' | 'cgroupsPath' | 'prestartHooks'>;
+export type HostPolicy = Omit<
+  BundleHostOptions,
+  'sandboxId' | 'rootfsPath' | 'cgroupsPath' | 'prestartHooks' | 'scratchSources'
+>;
 
 export interface MemoryPolicy {
   readonly defaultBytes: number;
@@ -184,7 +193,7 @@ export function generateBundleConfig(doc: CellDocument, host: BundleHostOptions)
     },
     root: { path: host.rootfsPath, readonly: true },
     hostname: id,
-    mounts: buildMounts(doc, memoryBytes, mountSources),
+    mounts: buildMounts(doc, memoryBytes, mountSources, host.scratchSources ?? {}),
     ...(host.prestartHooks?.length ? { hooks: { prestart: host.prestartHooks.map(copyHook) } } : {}),
     linux: {
       cgroupsPath: host.cgroupsPath,
@@ -199,6 +208,25 @@ export function generateBundleConfig(doc: CellDocument, host: BundleHostOptions)
       ...(spec.correlation?.correlationId ? { 'io.cellos.correlation-id': spec.correlation.correlationId } : {}),
     },
   };
+}
+
+/**
+ * The size of each writable mount that holds an exported artifact, by scratch key (spec.run.tmpfs
+ * index, or 'tmp' for the /tmp the bundle adds): what the host's scratch tmpfs gets.
+ */
+export function scratchSizes(doc: CellDocument, memoryBytes: number, keys: Iterable<string>): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const key of keys) {
+    sizes.set(
+      key,
+      key === 'tmp'
+        ? implicitTmpBytes(doc, memoryBytes)!
+        : key.startsWith('a')
+          ? IMPLICIT_SCRATCH_BYTES
+          : doc.spec.run.tmpfs[Number(key)]!.sizeBytes,
+    );
+  }
+  return sizes;
 }
 
 /** Stable JSON for a config: keys in insertion order, which generateBundleConfig fixes. */
@@ -313,9 +341,20 @@ function copyHook(h: OciHook): OciHook {
   };
 }
 
-function buildMounts(doc: CellDocument, memoryBytes: number, sources: readonly string[]): OciMount[] {
+function buildMounts(
+  doc: CellDocument,
+  memoryBytes: number,
+  sources: readonly string[],
+  scratch: Readonly<Record<string, string>>,
+): OciMount[] {
   const run = doc.spec.run;
-  const docTmp = run.tmpfs.find((t) => t.path === '/tmp');
+  const docTmpIndex = run.tmpfs.findIndex((t) => t.path === '/tmp');
+  const docTmp = run.tmpfs[docTmpIndex];
+  // A tmpfs that holds an artifact is the host's scratch folder instead (same size, on the host).
+  const writable = (key: string, destination: string, sizeBytes: number): OciMount =>
+    Object.hasOwn(scratch, key)
+      ? { destination, type: 'bind', source: scratch[key]!, options: ['rbind', 'rw', 'nosuid', 'nodev'] }
+      : tmpfsMount(destination, sizeBytes);
   // /dev and /dev/shm are tmpfs too: never larger than the cell's memory.
   const devKiB = Math.floor(Math.min(DEV_TMPFS_BYTES, memoryBytes) / 1024);
   const mounts: OciMount[] = [
@@ -340,9 +379,14 @@ function buildMounts(doc: CellDocument, memoryBytes: number, sources: readonly s
     },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     // The default /tmp never outgrows the cell's memory; a document's own sizes were checked against it.
-    tmpfsMount('/tmp', docTmp?.sizeBytes ?? implicitTmpBytes(doc, memoryBytes)!),
+    writable(docTmp ? String(docTmpIndex) : 'tmp', '/tmp', docTmp?.sizeBytes ?? implicitTmpBytes(doc, memoryBytes)!),
   ];
-  for (const t of run.tmpfs) if (t.path !== '/tmp') mounts.push(tmpfsMount(t.path, t.sizeBytes));
+  for (const [i, t] of run.tmpfs.entries())
+    if (t.path !== '/tmp') mounts.push(writable(String(i), t.path, t.sizeBytes));
+  // Scratch folders the host made for artifacts outside every tmpfs (document/artifacts.ts).
+  for (const m of artifactMounts(run, doc.spec.export?.artifacts ?? []).implicit) {
+    if (Object.hasOwn(scratch, m.scratch)) mounts.push(writable(m.scratch, m.mountPath, IMPLICIT_SCRATCH_BYTES));
+  }
   for (const [i, m] of run.mounts.entries()) {
     mounts.push({
       destination: m.destination,

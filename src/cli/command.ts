@@ -17,8 +17,10 @@ export interface Command<O> {
   /** Lines after the usage in --help. */
   readonly details: readonly string[];
   readonly options: Options;
-  /** Names of the positional arguments, all required. */
+  /** Names of the required positional arguments. */
   readonly positionals: readonly string[];
+  /** Names of optional positional arguments after them (`normalize` gets undefined for those not given). */
+  readonly optionalPositionals?: readonly string[];
   /** The handler's options from the parsed flags; throws a usage error (exit 1) for a bad one. */
   normalize(values: Values, positionals: readonly string[]): O;
   /** Imports the handler (lazily: a command loads only its own modules). */

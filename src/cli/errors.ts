@@ -2,7 +2,12 @@
 // told apart with instanceof, against classes imported from modules that load neither the Temporal
 // SDK nor execa (main.ts loads this file before any command: `cellos bundle` must stay light).
 import { BundleConfigError } from '../bundle/errors.ts';
-import { CellAlreadyRunningError, CellFailedError } from '../client/errors.ts';
+import {
+  ArtifactReadError,
+  CellAlreadyRunningError,
+  CellArtifactsUnavailableError,
+  CellFailedError,
+} from '../client/errors.ts';
 import { SearchAttributesMissingError } from '../client/cell-query.ts';
 import { ScheduleOptionsError } from '../client/schedule-options.ts';
 import { ConfigError } from '../config-error.ts';
@@ -38,6 +43,8 @@ export function toCliExit(err: unknown): CliExit {
   }
   if (
     err instanceof CellAlreadyRunningError ||
+    err instanceof CellArtifactsUnavailableError ||
+    err instanceof ArtifactReadError ||
     err instanceof SearchAttributesMissingError ||
     err instanceof TemporalCliNotFoundError ||
     err instanceof UnsupportedPlatformError

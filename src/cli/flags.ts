@@ -18,8 +18,11 @@ export function parseCommandLine(
   } catch (err) {
     throw usageError(`${(err as Error).message.split('\n')[0]}\nusage: ${c.usage}`);
   }
-  if (parsed.positionals.length !== c.positionals.length) {
-    const want = c.positionals.length === 0 ? 'no arguments' : c.positionals.map((p) => `<${p}>`).join(' ');
+  const optional = c.optionalPositionals ?? [];
+  const count = parsed.positionals.length;
+  if (count < c.positionals.length || count > c.positionals.length + optional.length) {
+    const names = [...c.positionals.map((p) => `<${p}>`), ...optional.map((p) => `[${p}]`)];
+    const want = names.length === 0 ? 'no arguments' : names.join(' ');
     const got = parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => JSON.stringify(p)).join(' ');
     throw usageError(`expected ${want}, got ${got}\nusage: ${c.usage}`);
   }

@@ -1,7 +1,8 @@
 // What a command handler may touch of its process: streams, environment and signals. main.ts
 // passes the real ones; a test may pass its own.
 export interface OutputStream {
-  write(text: string): unknown;
+  /** Text, or bytes (`cellos artifacts -o -`); false: buffered past the stream's mark (a Node stream then emits 'drain'). */
+  write(data: string | Uint8Array): unknown;
   readonly isTTY?: boolean | undefined;
   /** Width of the terminal, when it is one. */
   readonly columns?: number | undefined;

@@ -49,7 +49,15 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     ]);
   const runtime = installRuntime(temporalWorker, opts);
   const log = (message: string, fields: Record<string, unknown>) => runtime.logger.info(message, fields);
-  const host = await createCellHost(opts.cfg.host, opts.env, { log });
+  // The AWS SDK is loaded only when artifacts go to S3.
+  const s3 = opts.cfg.artifactsS3 && (await import('../artifacts/s3-open.ts')).openS3Store(opts.cfg.artifactsS3);
+  let host: Awaited<ReturnType<typeof createCellHost>>;
+  try {
+    host = await createCellHost(opts.cfg.host, opts.env, { log, artifactStore: s3?.store });
+  } catch (err) {
+    s3?.close();
+    throw err;
+  }
   const dataConverter = await dataConverterOf(opts.cfg);
   const workflowBundle = await loadWorkflowBundle({ failureConverterPath: dataConverter?.failureConverterPath });
   const connection = await connectNative(opts.target.connection);
@@ -86,6 +94,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       } finally {
         // The warm pool's unused sandboxes go with the worker (a SIGKILLed one leaves them to the next).
         await Promise.all([connection.close(), host.shutdown()]);
+        s3?.close();
       }
     })();
     return stopping;

@@ -9,6 +9,7 @@ import {
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
+import { readArtifact, type CellArtifacts, type ReadArtifactOptions } from './artifacts.ts';
 import { describeCell, type CellDescription } from './describe.ts';
 import { cellDetails, cellSummary } from './details.ts';
 import { cellLogs, type FollowOptions, type LogChunk } from './logs.ts';
@@ -18,7 +19,12 @@ import { ValidCell } from './valid-cell.ts';
 import { cellQuery, cellSummaryOf, type CellFilter, type CellSummary } from './visibility.ts';
 import { SEARCH_ATTRIBUTES } from '../contract/index.ts';
 import { CellDocumentError } from '../document/errors.ts';
-import { CellAlreadyRunningError, CellFailedError } from './errors.ts';
+import {
+  ArtifactReadError,
+  CellAlreadyRunningError,
+  CellArtifactsUnavailableError,
+  CellFailedError,
+} from './errors.ts';
 import { CELL_ID_PATTERN } from '../document/cell-id.ts';
 import type { CellDocumentInput } from '../document/schema.ts';
 import {
@@ -27,6 +33,7 @@ import {
   cellWorkflowId,
   queries,
   signals,
+  type ArtifactRecord,
   type CellResult,
   type CellStatus,
   type CellWorkflowInput,
@@ -235,6 +242,56 @@ export class CellClient {
   }
 
   /**
+   * What the latest run of a cell exported (see findRun): the records of its artifacts, never their
+   * content (readArtifact reads that), and those refused with why; undefined when there is no such
+   * cell. Throws CellArtifactsUnavailableError while the cell runs, or when it ended without a result.
+   */
+  async artifacts(ref: string): Promise<CellArtifacts | undefined> {
+    const found = await this.findRun(ref);
+    if (!found) return undefined;
+    const { run, description } = found;
+    const status = description.status.name;
+    if (status === 'RUNNING') {
+      throw new CellArtifactsUnavailableError(
+        run.cellId,
+        `cell ${run.cellId} (workflow ${run.workflowId}) is still running: its artifacts are collected when its workload ends`,
+      );
+    }
+    let result: CellResult;
+    try {
+      result = await run.result();
+    } catch (err) {
+      if (!(err instanceof CellFailedError)) throw err;
+      throw new CellArtifactsUnavailableError(
+        run.cellId,
+        `cell ${run.cellId} (workflow ${run.workflowId}) ended ${status} without a result${err.type ? ` (${err.type}: ${err.message})` : ''}: no artifacts were collected`,
+        { cause: err },
+      );
+    }
+    return {
+      cellId: result.cellId,
+      workflowId: result.workflowId,
+      runId: result.runId,
+      hostId: result.hostId,
+      // Results of cells that ran before artifacts existed have neither.
+      artifacts: result.artifacts ?? [],
+      refused: result.refusedArtifacts ?? [],
+    };
+  }
+
+  /**
+   * An artifact's bytes, in order, from wherever its location says: its host's folder store (through
+   * that host's worker, a chunk of ARTIFACT_CHUNK_MAX_BYTES at a time) or S3 (directly, with
+   * CELLOS_ARTIFACTS_S3_* and AWS credentials of this process, or `opts.s3`). The size and sha256 are
+   * checked once the last chunk is read: what was yielded is unverified until the iteration ends
+   * without an error. Fails with ArtifactReadError (its `type` says why: expired, host down, corrupt,
+   * ...), or ConfigError when an S3 artifact meets no S3 settings.
+   */
+  readArtifact(record: ArtifactRecord, opts: ReadArtifactOptions = {}): AsyncGenerator<Uint8Array> {
+    return readArtifact({ temporal: this.temporal, taskQueue: this.taskQueue }, record, opts);
+  }
+
+  /**
    * Whether the namespace has the cell search attributes. Asked once per client: a workflow that
    * upserts an unregistered attribute fails its workflow tasks, so the workflow is told instead.
    */
@@ -285,5 +342,11 @@ export class CellClient {
   }
 }
 
-export { CellAlreadyRunningError, CellDocumentError, CellFailedError };
-export type { CellSummary, CellFilter, CellDescription };
+export {
+  ArtifactReadError,
+  CellAlreadyRunningError,
+  CellArtifactsUnavailableError,
+  CellDocumentError,
+  CellFailedError,
+};
+export type { CellSummary, CellFilter, CellDescription, CellArtifacts, ReadArtifactOptions };

@@ -34,3 +34,36 @@ export class CellFailedError extends Error {
     this.type = type;
   }
 }
+
+/**
+ * Thrown by CellClient.artifacts when a cell has no artifacts to give yet or at all: it is still
+ * running (they are collected when its workload ends), or it ended without a result.
+ */
+export class CellArtifactsUnavailableError extends Error {
+  override readonly name = 'CellArtifactsUnavailableError';
+  readonly cellId: string;
+  constructor(cellId: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.cellId = cellId;
+  }
+}
+
+/**
+ * Thrown by CellClient.readArtifact when an artifact cannot be read, or what was read is not what
+ * was stored. `type` is one of the contract's artifactFailureTypes (ArtifactNotStored: expired;
+ * ArtifactHostUnavailable: its host's worker is down; ...), or ArtifactCorrupt for a sha256 or size
+ * that does not match the record.
+ */
+export class ArtifactReadError extends Error {
+  override readonly name = 'ArtifactReadError';
+  readonly location: string;
+  readonly type: string;
+  constructor(location: string, type: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.location = location;
+    this.type = type;
+  }
+}
+
+/** ArtifactReadError's type when the bytes read do not have the record's size or sha256. */
+export const ARTIFACT_CORRUPT = 'ArtifactCorrupt';

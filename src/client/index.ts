@@ -1,5 +1,14 @@
 export * from './cell-client.ts';
-export type { CellResult, CellStatus, CellResultOutcome, CellPhase } from '../contract/index.ts';
+export type {
+  ArtifactRecord,
+  CellResult,
+  CellStatus,
+  CellResultOutcome,
+  CellPhase,
+  RefusedArtifact,
+} from '../contract/index.ts';
+export { ARTIFACT_CORRUPT } from './errors.ts';
+export { ARTIFACT_CHUNK_MAX_BYTES, artifactFailureTypes } from '../contract/index.ts';
 export type { LogChunk, FollowOptions } from './logs.ts';
 export {
   CellSchedules,

@@ -43,7 +43,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
         const plain = PayloadProto.encode(payload).finish();
         // The key id is authenticated too: a payload cannot be moved under another key's id.
         const sealed = new Uint8Array(
-          await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: text.encode(id) }, key, plain),
+          await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: text.encode(id) }, key, own(plain)),
         );
         const data = new Uint8Array(IV_BYTES + sealed.length);
         data.set(iv);
@@ -76,9 +76,9 @@ export class AesGcmPayloadCodec implements PayloadCodec {
         let plain: ArrayBuffer;
         try {
           plain = await crypto.subtle.decrypt(
-            { name: 'AES-GCM', iv: data.subarray(0, IV_BYTES), additionalData: text.encode(id) },
+            { name: 'AES-GCM', iv: own(data.subarray(0, IV_BYTES)), additionalData: text.encode(id) },
             await this.#cryptoKey(id),
-            data.subarray(IV_BYTES),
+            own(data.subarray(IV_BYTES)),
           );
         } catch {
           throw new PayloadDecryptionError(`a payload encrypted with key ${id} does not decrypt: it was altered`);
@@ -92,9 +92,17 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     let key = this.#cryptoKeys.get(id);
     if (!key) {
       const raw = this.#keyring.byId.get(id)!.key;
-      key = crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+      key = crypto.subtle.importKey('raw', own(raw), 'AES-GCM', false, ['encrypt', 'decrypt']);
       this.#cryptoKeys.set(id, key);
     }
     return key;
   }
+}
+
+/**
+ * The bytes in an ArrayBuffer of their own: WebCrypto's types (Deno's, strictly) refuse views that
+ * may sit on a SharedArrayBuffer, which protobuf's buffers and subarrays are typed as.
+ */
+export function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
 }

@@ -4,7 +4,7 @@
 // reader of the database learns only which cells share one. One token per key, so that a filter
 // still finds cells indexed before a rotation. WebCrypto: Node 20 and Deno alike.
 import type { DataConverter } from '@temporalio/common';
-import { AesGcmPayloadCodec } from './aes-gcm.ts';
+import { AesGcmPayloadCodec, own } from './aes-gcm.ts';
 import type { PayloadKey, PayloadKeyring } from './keys.ts';
 
 /** Tokens start so: a token can never be taken for a plain id of the same shape by a reader. */
@@ -30,7 +30,9 @@ export function blindIndex(keyring: PayloadKeyring): BlindIndex {
     let key = keys.get(k.id);
     if (!key) {
       key = (async () => {
-        const base = await crypto.subtle.importKey('raw', k.key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+        const base = await crypto.subtle.importKey('raw', own(k.key), { name: 'HMAC', hash: 'SHA-256' }, false, [
+          'sign',
+        ]);
         const derived = await crypto.subtle.sign('HMAC', base, text.encode(DERIVE_LABEL));
         return crypto.subtle.importKey('raw', derived, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
       })();

@@ -43,3 +43,23 @@ export function failureTypeOf(err: unknown): CellFailureType | undefined {
 
 /** Retried launches of a sandbox whose runsc failed before the workload started. */
 export const SANDBOX_LAUNCH_FAILED = 'SandboxLaunchFailed';
+
+/** How a read of an artifact (artifactChunkWorkflow, and the readArtifact activity it runs) fails. */
+export const artifactFailureTypes = {
+  /** Offset or length out of range, or a location that is no artifact location. */
+  invalidRequest: 'InvalidArtifactRequest',
+  /** A location another host (or an S3 bucket) holds, not the host asked. */
+  notOnThisHost: 'ArtifactNotOnThisHost',
+  /** The host's store no longer has it: past its retention (CELLOS_ARTIFACTS_RETENTION_SECONDS), or removed. */
+  notStored: 'ArtifactNotStored',
+  /** The host that holds it did not take the read in time: its worker is not running. */
+  hostUnavailable: 'ArtifactHostUnavailable',
+  /** The host failed to read it (past the retry). */
+  readFailed: 'ArtifactReadFailed',
+} as const;
+
+export type ArtifactFailureType = (typeof artifactFailureTypes)[keyof typeof artifactFailureTypes];
+
+export function isArtifactFailureType(type: unknown): type is ArtifactFailureType {
+  return typeof type === 'string' && (Object.values(artifactFailureTypes) as string[]).includes(type);
+}

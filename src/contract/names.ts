@@ -6,10 +6,28 @@ export const DEFAULT_TASK_QUEUE = 'cellos';
 export const CELL_WORKFLOW_TYPE = 'cellWorkflow';
 /** Asks hosts to describe themselves (and drain or undrain), on their control queues. */
 export const HOSTS_WORKFLOW_TYPE = 'hostsWorkflow';
+/** Reads one chunk of an artifact from the host that holds it, on that host's control queue. */
+export const ARTIFACT_CHUNK_WORKFLOW_TYPE = 'artifactChunkWorkflow';
+
+/**
+ * The most bytes one artifact chunk carries. It crosses Temporal twice (the activity's result, the
+ * workflow's), base64 in a JSON payload: 360 KiB is 480 KiB there, under the 512 KiB past which the
+ * server and every worker log a warning for each payload (the hard limit is 2 MiB), with room for a
+ * codec's envelope. A client keeps a few chunks in flight to make up for their size.
+ */
+export const ARTIFACT_CHUNK_MAX_BYTES = 360 * 1024;
 
 /** Workflow id of a cell: one running cell per id. */
 export function cellWorkflowId(cellId: string): string {
   return `cell-${cellId}`;
+}
+
+/**
+ * Workflow id of one chunk read: the content's first 12 hex digits, the offset, and a nonce the
+ * reading client draws once per read, so that two reads of one artifact never share an id.
+ */
+export function artifactChunkWorkflowId(sha256: string, offset: number, nonce: string): string {
+  return `artifact-${sha256.slice(0, 12)}-${offset}-${nonce}`;
 }
 
 /** `cell-<id>`, or for a run a schedule started, `cell-<id>-<scheduled time>`. */
@@ -54,7 +72,11 @@ export const activityNames = {
 
 export type HostActivityName = Exclude<keyof typeof activityNames, 'admitCell'>;
 
-export const hostControlActivityNames = { describeHost: 'describeHost', setHostDraining: 'setHostDraining' } as const;
+export const hostControlActivityNames = {
+  describeHost: 'describeHost',
+  setHostDraining: 'setHostDraining',
+  readArtifact: 'readArtifact',
+} as const;
 
 /** The phase each host activity works in, as log lines and metrics name it. */
 export const PHASE_OF_HOST_ACTIVITY: Readonly<Record<HostActivityName, 'claim' | 'run' | 'kill' | 'remove'>> = {

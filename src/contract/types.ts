@@ -2,7 +2,10 @@
 // kill signal's payload, and the activities' inputs and outputs. Pure types.
 import type { CellOutcome, CellResultOutcome, KillReason } from '../cell/outcome.ts';
 import type { OutputTail } from '../cell/output.ts';
+import type { ArtifactRecord, RefusedArtifact } from '../artifacts/store.ts';
 import type { CellEvent } from '../events/cloudevents.ts';
+
+export type { ArtifactRecord, RefusedArtifact };
 
 export type { CellResultOutcome };
 
@@ -57,6 +60,13 @@ export interface CellResult {
   /** Set when the cell could not be cleaned up completely (the reconciler finishes it). */
   readonly cleanupError: string | undefined;
   readonly scheduleId: string | undefined;
+  /**
+   * spec.export.artifacts as stored (name, sandbox path, bytes, sha256, where): never their content
+   * (`client.artifacts`, `cellos artifacts` fetch it). Empty when the document exports none.
+   */
+  readonly artifacts: readonly ArtifactRecord[];
+  /** Artifacts not exported, with the reason (missing, a symlink, over a limit...). */
+  readonly refusedArtifacts: readonly RefusedArtifact[];
 }
 
 /** The answer of the status query. */
@@ -124,6 +134,9 @@ export interface CellExit {
   readonly stderr: OutputTail;
   /** The warm sandbox the cell ran in (`runsc exec`), when it did; its own sandbox otherwise. */
   readonly warmSandbox?: string | undefined;
+  /** spec.export.artifacts collected after the workload ended, and those that were not, with why. */
+  readonly artifacts?: readonly ArtifactRecord[] | undefined;
+  readonly refusedArtifacts?: readonly RefusedArtifact[] | undefined;
 }
 
 /** A cell's exit as the run activity reports it, with whether it already removed the sandbox. */
@@ -204,6 +217,32 @@ export interface HostAnswer {
 export interface HostControlActivities {
   describeHost(): Promise<HostStatus>;
   setHostDraining(input: { draining: boolean; reason?: string | undefined }): Promise<HostStatus>;
+  /** Up to `length` bytes of an artifact in this host's folder store, from `offset`. */
+  readArtifact(input: ArtifactChunkRequest): Promise<ArtifactChunk>;
+}
+
+export interface ArtifactChunkRequest {
+  /** ArtifactRecord.location: `folder:<host id>:<sha256>`. */
+  readonly location: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface ArtifactChunk {
+  /**
+   * The bytes, base64. Not a Uint8Array: inside an object it would cross the JSON payload converter
+   * as an object of its indices, several times its size, and come out as no Uint8Array.
+   */
+  readonly base64: string;
+  /** The artifact's stored size. */
+  readonly size: number;
+}
+
+/** Input of artifactChunkWorkflow: one chunk of an artifact from the host that holds it. */
+export interface ArtifactChunkWorkflowInput extends ArtifactChunkRequest {
+  /** The shared task queue (the host's control queue is derived from it). */
+  readonly taskQueue: string;
+  readonly hostId: string;
 }
 
 /** What one attempt of deliverCellEvents did. */

@@ -3,6 +3,8 @@
 // as optional fields with safe defaults. Fields that would grant or restrict authority
 // and are not enforced here are refused rather than ignored.
 import { z } from 'zod';
+import { ARTIFACT_NAME_PATTERN, artifactMounts } from './artifacts.ts';
+import { RESERVED_MOUNT_POINTS } from './reserved.ts';
 import { CELL_ID_PATTERN } from './cell-id.ts';
 import { ARGV_BASE64_LIMIT, LIMITS } from './limits.ts';
 import { MAX_CELL_LABELS, labelProblem } from '../placement/labels.ts';
@@ -159,7 +161,7 @@ export const Run = z
   });
 
 /** Paths the bundle itself mounts; documents may not replace them. */
-export const RESERVED_MOUNTS = ['/proc', '/dev', '/sys'] as const;
+export const RESERVED_MOUNTS = RESERVED_MOUNT_POINTS;
 
 export const Authority = z.strictObject(
   {
@@ -240,7 +242,10 @@ export const Spec = z.looseObject({
       artifacts: z
         .array(
           z.looseObject({
-            name: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }),
+            name: z.string({ error: 'must be a string' }).regex(ARTIFACT_NAME_PATTERN, {
+              error:
+                'must be 1 to 64 letters, digits, _ . - starting with a letter or digit (it names a file and an object key)',
+            }),
             path: SandboxPath,
           }),
         )
@@ -250,10 +255,29 @@ export const Spec = z.looseObject({
     .optional(),
 });
 
+/** Artifacts: unique names, each on a writable mount of the cell (see artifacts.ts). */
+const SpecChecked = Spec.superRefine((spec, ctx) => {
+  const names = new Map<string, number>();
+  for (const [i, a] of (spec.export?.artifacts ?? []).entries()) {
+    const before = names.get(a.name);
+    if (before !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['export', 'artifacts', i, 'name'],
+        message: `names ${a.name} again (already spec.export.artifacts[${before}].name)`,
+      });
+    }
+    names.set(a.name, i);
+  }
+  for (const p of artifactMounts(spec.run, spec.export?.artifacts ?? []).problems) {
+    ctx.addIssue({ code: 'custom', path: ['export', 'artifacts', p.index, 'path'], message: p.message });
+  }
+});
+
 export const CellDocument = z.looseObject({
   apiVersion: z.literal('cellos.io/v1', { error: 'must be "cellos.io/v1"' }),
   kind: z.literal('ExecutionCell', { error: 'must be "ExecutionCell"' }),
-  spec: Spec,
+  spec: SpecChecked,
 });
 
 /** A validated document with every default applied. */

@@ -24,6 +24,17 @@ export interface CellRecord {
    * before the cell came (runsc ids cannot be renamed). Signals, deletion and its traces go there.
    */
   readonly runscId?: string | undefined;
+  /** spec.export.artifacts, each with the scratch mount (scratch.ts) it lies on. */
+  readonly artifacts?: readonly RecordedArtifact[] | undefined;
+}
+
+/** An artifact to collect: its name and sandbox path, and where it is on the host. */
+export interface RecordedArtifact {
+  readonly name: string;
+  readonly path: string;
+  /** The scratch mount's key (scratch.ts) and the path inside it ('' for the mount itself). */
+  readonly scratch: string;
+  readonly relativePath: string;
 }
 
 /** The runsc container of a cell: its own sandbox id, or the warm sandbox it was given. */
@@ -59,6 +70,8 @@ export const cellFile = {
   execPid: 'exec.pid',
   /** Why the warm sandbox's init did not give it the cell's hostname (then nothing ran). */
   hostnameErr: 'hostname.err',
+  /** The artifacts collected after the workload ended (collect-artifacts.ts): collected once. */
+  artifacts: 'artifacts.json',
   /** "go" or "stop": what the supervisor of a warm cell does at its gate. */
   gate: 'gate',
   // A warm sandbox of the pool, until a cell is given it (mode boot).

@@ -31,6 +31,9 @@ import { childEnv } from '../runsc/child-env.ts';
 import { createSpawner } from './spawner.ts';
 import { cellState, wait, type CellExit, type CellState, type WaitOptions } from './wait.ts';
 import { createWarmPool, warmRootfsProblem, type WarmPool } from './warm-pool.ts';
+import { createFolderStore, type FolderStore } from '../artifacts/folder-store.ts';
+import type { ArtifactStore } from '../artifacts/store.ts';
+import { exportArtifacts, notExported, type ExportedArtifacts } from './export-artifacts.ts';
 
 /** How long after a result removeLater starts removing its sandbox (see there). */
 const REMOVE_LATER_DELAY_MS = 250;
@@ -38,6 +41,7 @@ const REMOVE_LATER_DELAY_MS = 250;
 export type { CellHandle } from './context.ts';
 export type { KillOptions } from './kill.ts';
 export type { CellExit, CellState, WaitOptions } from './wait.ts';
+export type { ExportedArtifacts } from './export-artifacts.ts';
 export type { WarmPool, WarmPoolStats } from './warm-pool.ts';
 
 export interface CellHost {
@@ -85,11 +89,22 @@ export interface CellHost {
   shutdown(): Promise<void>;
   /** Whether this process is preparing the sandbox now (its files exist before its record does). */
   isPreparing(sandboxId: string): boolean;
+  /**
+   * Collects the cell's artifacts (spec.export.artifacts) into the artifact store, once its workload
+   * has ended; never for a sandbox that failed to launch (they are reported refused then). Idempotent.
+   */
+  exportArtifacts(handle: CellHandle, exit: CellExit): Promise<ExportedArtifacts>;
+  /** Where this host's cells' artifacts go (spec.export.artifacts). */
+  readonly artifactStore: ArtifactStore;
+  /** The host's folder store, when artifacts go there: the reconciler sweeps what expired. */
+  readonly folderStore: FolderStore | undefined;
 }
 
 export interface CellHostOptions {
   /** Lines about the host's own work (its warm pool); one JSON line on stderr each by default. */
   readonly log?: ((message: string, fields: Record<string, unknown>) => void) | undefined;
+  /** Where exported artifacts go; by default the host's folder store in config.artifactsDir. */
+  readonly artifactStore?: ArtifactStore | undefined;
 }
 
 export async function createCellHost(
@@ -122,6 +137,15 @@ export async function createCellHost(
   // Now that the folders exist: no symlink may put them inside what a cell can see.
   await checkStateHiddenOnHost(config);
   const hostEnv = childEnv(process.env, Object.values(config.secrets));
+  const folderStore = opts.artifactStore
+    ? undefined
+    : createFolderStore({
+        dir: config.artifactsDir,
+        hostId: config.hostId,
+        retentionSeconds: config.artifacts.retentionSeconds,
+        quotaBytes: config.artifacts.quotaBytes,
+      });
+  const artifactStore = opts.artifactStore ?? folderStore!;
   const ctx: HostContext = {
     config,
     runsc: createRunscDriver({ runscPath: config.runscPath, root: config.runscRoot, platform, env: hostEnv }),
@@ -209,6 +233,15 @@ export async function createCellHost(
       ctx.spawner.close();
     },
     isPreparing: (sandboxId) => ctx.preparing.has(sandboxId) || (ctx.warmPool?.owns(sandboxId) ?? false),
+    async exportArtifacts(handle, exit) {
+      if ((handle.artifacts ?? []).length === 0) return { artifacts: [], refused: [] };
+      if (exit.outcome.kind === 'failed' && !(await workloadStarted(handle.cellDir, handle.runscId !== undefined))) {
+        return notExported(handle, 'not collected: the sandbox failed before the workload started');
+      }
+      return exportArtifacts(ctx, handle, artifactStore);
+    },
+    artifactStore,
+    folderStore,
   };
 }
 

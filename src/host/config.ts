@@ -2,6 +2,7 @@
 // Normalised in one place; each check names the setting and the bad value.
 import { realpath } from 'node:fs/promises';
 import { normalize } from 'node:path';
+import { normalizeArtifactSettings, type ArtifactSettings } from '../artifacts/limits.ts';
 import { DEFAULT_MEMORY_POLICY } from '../bundle/config.ts';
 import { ConfigError } from '../config-error.ts';
 import { normalizeImageLimits, type ImageLimits } from '../rootfs/limits.ts';
@@ -45,6 +46,10 @@ export interface HostConfigInput {
   imageLimits?: Partial<ImageLimits> | undefined;
   /** Warm sandboxes the host keeps booted for cells that fit their shape (see warm-pool.ts); 0: none. */
   warmPoolSize?: number | undefined;
+  /** The host's artifact folder store (default <stateDir>/artifacts). */
+  artifactsDir?: string | undefined;
+  /** What exporting artifacts may cost, and what the folder store keeps (ARTIFACT_DEFAULTS for those not given). */
+  artifacts?: Partial<ArtifactSettings> | undefined;
 }
 
 export interface HostConfig {
@@ -72,6 +77,8 @@ export interface HostConfig {
   readonly imageCacheMaxBytes: number;
   readonly imageLimits: ImageLimits;
   readonly warmPoolSize: number;
+  readonly artifactsDir: string;
+  readonly artifacts: ArtifactSettings;
 }
 
 const MiB = 1024 * 1024;
@@ -115,6 +122,7 @@ export function normalizeHostConfig(
     ['state directory', stateDir],
     ['bundle directory', input.bundleDir],
     ['image cache directory', input.imageCacheDir],
+    ['artifacts directory', input.artifactsDir],
   ] as const) {
     if (value !== undefined && !value.startsWith('/')) {
       throw new HostConfigError(`${name} ${JSON.stringify(value)} must be an absolute path`);
@@ -183,8 +191,15 @@ export function normalizeHostConfig(
   }
   const bundleDir = input.bundleDir ?? `${stateDir}/bundles`;
   const imageCacheDir = input.imageCacheDir ?? `${stateDir}/images`;
+  const artifactsDir = input.artifactsDir ?? `${stateDir}/artifacts`;
+  let artifacts: ArtifactSettings;
+  try {
+    artifacts = normalizeArtifactSettings(input.artifacts);
+  } catch (err) {
+    throw new HostConfigError(`artifact settings: ${(err as Error).message}`);
+  }
   checkStateHidden(
-    { stateDir, bundleDir, imageCacheDir },
+    { stateDir, bundleDir, imageCacheDir, artifactsDir },
     { allowedMounts, allowedRootfs, defaultRootfs: defaultRootfs === '' ? [] : [defaultRootfs] },
     (p) => p,
   );
@@ -212,16 +227,19 @@ export function normalizeHostConfig(
     imageCacheMaxBytes: input.imageCacheMaxBytes ?? HOST_DEFAULTS.imageCacheMaxBytes,
     imageLimits: normalizeImageLimits(input.imageLimits),
     warmPoolSize,
+    artifactsDir,
+    artifacts,
   };
 }
 
-type StateDirs = Pick<HostConfig, 'stateDir' | 'bundleDir' | 'imageCacheDir'>;
+type StateDirs = Pick<HostConfig, 'stateDir' | 'bundleDir' | 'imageCacheDir' | 'artifactsDir'>;
 type Exposures = { readonly [setting: string]: readonly string[] };
 
 const DIR_WORDS: Record<keyof StateDirs, string> = {
   stateDir: 'state directory',
   bundleDir: 'bundle directory',
   imageCacheDir: 'image cache directory',
+  artifactsDir: 'artifacts directory',
 };
 const SETTING_WORDS: Record<string, string> = {
   allowedMounts: 'allowed mount (CELLOS_ALLOWED_MOUNTS)',
@@ -262,6 +280,7 @@ export async function checkStateHiddenOnHost(config: HostConfig): Promise<void> 
     config.stateDir,
     config.bundleDir,
     config.imageCacheDir,
+    config.artifactsDir,
     ...config.allowedMounts,
     ...config.allowedRootfs,
     ...(config.defaultRootfs === '' ? [] : [config.defaultRootfs]),

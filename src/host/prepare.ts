@@ -10,6 +10,7 @@ import {
   SANDBOX_MEMORY_HEADROOM,
   checkHostPolicy,
   generateBundleConfig,
+  scratchSizes,
   serializeBundleConfig,
   type HostPolicy,
 } from '../bundle/config.ts';
@@ -26,6 +27,9 @@ import { launchEnv } from './launch-env.ts';
 import { requestLaunch } from './launch.ts';
 import { checkMountSources, mountCheckHook, realAllowlist } from './mount-check.ts';
 import { removeById, removeCellFiles } from './remove.ts';
+import { mountScratch, scratchDirOf } from './scratch.ts';
+import { artifactMounts } from '../document/artifacts.ts';
+import type { RecordedArtifact } from './cell-files.ts';
 
 export async function prepare(ctx: HostContext, doc: CellDocument, runKey: string): Promise<CellHandle> {
   const sandboxId = sandboxIdFor(doc.spec.id, runKey);
@@ -54,6 +58,7 @@ async function prepareOnce(
   const policy = hostPolicy(config, allowedMounts);
   const { memoryBytes } = checkHostPolicy(doc, policy);
   const mounts = await checkMountSources(doc, allowedMounts);
+  const artifacts = recordedArtifacts(doc);
   const record: CellRecord = {
     cellId: doc.spec.id,
     sandboxId,
@@ -66,8 +71,9 @@ async function prepareOnce(
     memoryMaxBytes: memoryBytes,
     secretNames: [...doc.spec.authority.secretRefs],
     createdAtMs: Date.now(),
+    ...(artifacts.length > 0 ? { artifacts } : {}),
   };
-  const warm = await prepareWarm(ctx, doc, record, policy);
+  const warm = artifacts.length > 0 ? undefined : await prepareWarm(ctx, doc, record, policy);
   if (warm) return warm;
   const handle = handleOf(ctx, record);
   try {
@@ -83,6 +89,9 @@ async function prepareOnce(
       rootfsInUse: () => rootfsPathsInBundles(config.bundleDir),
       signal: AbortSignal.timeout(config.prepareTimeoutMs),
     });
+    const scratch = [...scratchSizes(doc, memoryBytes, new Set(artifacts.map((a) => a.scratch)))].map(
+      ([key, sizeBytes]) => ({ key, sizeBytes, dir: scratchDirOf(cellDir, key) }),
+    );
     const ociConfig = generateBundleConfig(doc, {
       ...policy,
       sandboxId,
@@ -90,8 +99,10 @@ async function prepareOnce(
       cgroupsPath: cellCgroupPath(config.cgroupParent, sandboxId),
       mountSources: mounts.map((m) => m.source),
       prestartHooks: mounts.length > 0 ? [mountCheckHook(ctx.mountCheckScript, record.bundleDir, mounts)] : [],
+      scratchSources: Object.fromEntries(scratch.map((s) => [s.key, s.dir])),
     });
     await checkMountPoints(doc, rootfs.path);
+    await mountScratch(scratch, scratchInodes(config.artifacts.maxFilesPerArtifact));
     const cgroup = await prepareCellCgroup(ctx.cgroupMode, config.cgroupParent, sandboxId, memoryBytes);
     await mkdir(record.bundleDir, { recursive: true, mode: 0o700 });
     await writeFile(join(record.bundleDir, 'config.json'), serializeBundleConfig(ociConfig), { mode: 0o600 });
@@ -201,6 +212,8 @@ function warmRefusal(ctx: HostContext, doc: CellDocument): string | undefined {
   if (run.rootfs !== undefined) return 'it names its own rootfs';
   if (run.network !== 'none') return `its network is ${run.network}`;
   if (run.mounts.length > 0) return 'it mounts host folders';
+  // Its artifacts lie on a host folder bound into its own sandbox, which a booted one lacks.
+  if ((doc.spec.export?.artifacts?.length ?? 0) > 0) return 'it exports artifacts';
   return undefined;
 }
 
@@ -213,6 +226,23 @@ function warmBundleConfig(ctx: HostContext, doc: CellDocument, policy: HostPolic
     cgroupsPath: '',
     mountSources: [],
   });
+}
+
+/** The document's artifacts with the scratch mount each lies on (the schema made sure one does). */
+function recordedArtifacts(doc: CellDocument): RecordedArtifact[] {
+  const artifacts = doc.spec.export?.artifacts ?? [];
+  const { mounts } = artifactMounts(doc.spec.run, artifacts);
+  return artifacts.map((a, i) => ({
+    name: a.name,
+    path: a.path,
+    scratch: mounts[i]!.scratch,
+    relativePath: mounts[i]!.relativePath,
+  }));
+}
+
+/** Inodes of a scratch tmpfs: room for a full directory artifact twice over, never fewer than 16384. */
+function scratchInodes(maxFilesPerArtifact: number): number {
+  return Math.max(16_384, 2 * maxFilesPerArtifact);
 }
 
 /** What this host lets documents do, as the bundle generator takes it. */
@@ -233,6 +263,11 @@ async function checkMountPoints(doc: CellDocument, rootfs: string): Promise<void
     { path: '/tmp', field: 'the rootfs' },
     ...doc.spec.run.tmpfs.map((t, i) => ({ path: t.path, field: `spec.run.tmpfs[${i}].path` })),
     ...doc.spec.run.mounts.map((m, i) => ({ path: m.destination, field: `spec.run.mounts[${i}].destination` })),
+    // The scratch folders made for artifacts outside every declared mount (document/artifacts.ts).
+    ...artifactMounts(doc.spec.run, doc.spec.export?.artifacts ?? []).implicit.map((m) => ({
+      path: m.mountPath,
+      field: `spec.export.artifacts[${m.scratch.slice(1)}].path`,
+    })),
   ];
   for (const t of targets) {
     const st = await stat(join(rootfs, t.path)).catch(() => undefined);

@@ -106,7 +106,30 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
         actions.push({ ...planned, error });
       }
     }
+    await sweepArtifacts();
     return actions;
+  }
+
+  /** Artifacts past CELLOS_ARTIFACTS_RETENTION_SECONDS leave the host's folder store. */
+  async function sweepArtifacts(): Promise<void> {
+    if (!host.folderStore) return;
+    try {
+      const swept = await host.folderStore.sweep();
+      if (swept.blobs.length > 0 || swept.temps > 0) {
+        log('reconcile: expired artifacts removed', {
+          hostId: config.hostId,
+          phase: 'reconcile',
+          artifacts: swept.blobs.length,
+          bytesFreed: swept.bytesFreed,
+        });
+      }
+    } catch (err) {
+      log('reconcile: sweeping the artifact store failed; the next round tries again', {
+        hostId: config.hostId,
+        phase: 'reconcile',
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   async function decideRecorded(

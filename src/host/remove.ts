@@ -8,6 +8,7 @@ import { cellFile, hasResult, readRecord, readSupervisorPid, runscIdOf } from '.
 import { removeCellCgroup } from './cgroups.ts';
 import { cellDirOf, handleOf, type CellHandle, type HostContext } from './context.ts';
 import { writeGate } from './launch.ts';
+import { unmountScratch } from './scratch.ts';
 import { findHostProcesses, isSupervisorAlive, killGroup, killPid, signalSupervisor } from './processes.ts';
 
 /** How long a supervisor gets to finish once its sandbox is killed or deleted. */
@@ -93,6 +94,8 @@ export async function removeCellFiles(ctx: HostContext, handle: CellHandle): Pro
     await Promise.all(
       [cellFile.stdoutPipe, cellFile.stderrPipe].map((f) => unlink(join(dir, f)).catch(() => undefined)),
     );
+    // Its scratch tmpfs too (artifacts): rm would empty it and then fail on its mount point.
+    await unmountScratch(dir);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 // Runs one cell to its end on this host without Temporal: launch, enforce the deadline
 // (SIGTERM, grace, SIGKILL), wait, remove. Used by `cellos exec` and the Deno suite.
 import type { CellDocument } from '../document/schema.ts';
-import type { CellExit, CellHost } from './cell-host.ts';
+import type { CellExit, CellHost, ExportedArtifacts } from './cell-host.ts';
 
 export interface RunCellOptions {
   /** Unique per run; a fresh random one by default. */
@@ -29,7 +29,7 @@ export async function runCell(host: CellHost, doc: CellDocument, opts: RunCellOp
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) onAbort();
     const exit = await host.wait(handle);
-    return exit;
+    return withArtifacts(exit, await host.exportArtifacts(handle, exit));
   } finally {
     clearTimeout(deadline);
     opts.signal?.removeEventListener('abort', onAbort);
@@ -38,4 +38,10 @@ export async function runCell(host: CellHost, doc: CellDocument, opts: RunCellOp
     if (handle.runscId !== undefined) host.removeLater(handle);
     else await host.remove(handle);
   }
+}
+
+/** The exit with its exported artifacts, when the document declares any. */
+export function withArtifacts(exit: CellExit, exported: ExportedArtifacts): CellExit {
+  if (exported.artifacts.length === 0 && exported.refused.length === 0) return exit;
+  return { ...exit, artifacts: exported.artifacts, refusedArtifacts: exported.refused };
 }

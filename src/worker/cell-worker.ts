@@ -1,9 +1,9 @@
 // One host's Temporal workers: the shared queue (cell workflows and admission), the launch queues
 // (one per subset of the host's labels, polled only while the host has room: this is placement),
 // this host's own queue (the run activities of the cells it claimed) and its control queue (kill,
-// remove, describe, drain, with slots of their own, so that a full host can still kill a cell at its
-// deadline). All run in one process on the host, beside the host's reconciler, which removes what a
-// crash or a terminated workflow left behind.
+// remove, describe, drain, artifact reads, with slots of their own, so that a full host can still
+// kill a cell at its deadline). All run in one process on the host, beside the host's reconciler,
+// which removes what a crash or a terminated workflow left behind.
 import { hostname, totalmem } from 'node:os';
 import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
@@ -270,6 +270,7 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
         isStopping: () => stopping,
         process: processName,
         startedAt,
+        artifactStore: host.artifactStore,
       }),
     },
     interceptors,

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { ARTIFACT_DEFAULTS, type ArtifactSettings } from '../artifacts/limits.ts';
+import { s3StoreConfigFromEnv, type S3StoreConfig } from '../artifacts/s3-config.ts';
 import { DEFAULT_TASK_QUEUE } from '../contract/index.ts';
 import { parsePayloadKeys, type PayloadKeyring } from '../codec/keys.ts';
 import { ConfigError } from '../config-error.ts';
@@ -56,6 +58,8 @@ export interface WorkerConfig extends ClientConfig {
   readonly metricsAddress: string | undefined;
   /** CELLOS_EVENTS_URL: where cells' CloudEvents are posted (an http: or https: URL); undefined: no events. */
   readonly eventsUrl: string | undefined;
+  /** CELLOS_ARTIFACTS_S3_*: the bucket exported artifacts go to; undefined: the host's folder store. */
+  readonly artifactsS3: S3StoreConfig | undefined;
 }
 
 export { projectRoot };
@@ -133,6 +137,15 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
       MAX_WARM_POOL_SIZE,
     ),
   };
+  const artifactsS3 = s3StoreConfigFromEnv(env);
+  if (artifactsS3 !== undefined) {
+    const folderOnly = FOLDER_STORE_VARS.filter((name) => (env[name] ?? '') !== '');
+    if (folderOnly.length > 0) {
+      throw new ConfigError(
+        `${folderOnly.join(', ')} set with CELLOS_ARTIFACTS_S3_BUCKET: they apply to the host's folder store, which is not used when artifacts go to S3 (expire objects with a lifecycle rule on the bucket); unset them`,
+      );
+    }
+  }
   const memoryBudgetBytes = parseMemoryBudget(env.CELLOS_MEMORY_BUDGET_BYTES);
   if (memoryBudgetBytes !== undefined && memoryBudgetBytes < host.defaultMemoryBytes) {
     throw new ConfigError(
@@ -155,6 +168,7 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
     orphanGraceSeconds: parseIntSetting('CELLOS_ORPHAN_GRACE_SECONDS', env.CELLOS_ORPHAN_GRACE_SECONDS, 60, 1, 86_400),
     metricsAddress: parseListenAddress('CELLOS_METRICS_ADDRESS', env.CELLOS_METRICS_ADDRESS),
     eventsUrl: parseEventsUrl(env.CELLOS_EVENTS_URL),
+    artifactsS3,
     host,
   };
 }
@@ -167,6 +181,8 @@ function hostSettings(env: Env, stateDir: string): HostConfigInput & { hostId: s
     bundleDir: env.CELLOS_BUNDLE_DIR || undefined,
     defaultRootfs: env.CELLOS_DEFAULT_ROOTFS || resolve(projectRoot, '.tools', 'rootfs', 'busybox'),
     imageCacheDir: env.CELLOS_IMAGE_CACHE_DIR || undefined,
+    artifactsDir: parseAbsolutePath('CELLOS_ARTIFACTS_DIR', env.CELLOS_ARTIFACTS_DIR),
+    artifacts: artifactSettings(env),
     allowedMounts: pathList(env.CELLOS_ALLOWED_MOUNTS),
     allowSandboxNetwork: parseBool('CELLOS_ALLOW_SANDBOX_NETWORK', env.CELLOS_ALLOW_SANDBOX_NETWORK) ?? false,
     platform: parsePlatform(env.CELLOS_PLATFORM),
@@ -220,6 +236,39 @@ function hostSettings(env: Env, stateDir: string): HostConfigInput & { hostId: s
       ),
     },
   };
+}
+
+/** The variables of the artifact settings, each a whole number from 1 to its most. */
+const ARTIFACT_VARS: readonly (readonly [keyof ArtifactSettings, string, number])[] = [
+  ['maxBytesPerArtifact', 'CELLOS_ARTIFACT_MAX_BYTES', Number.MAX_SAFE_INTEGER],
+  ['maxBytesPerCell', 'CELLOS_ARTIFACTS_MAX_CELL_BYTES', Number.MAX_SAFE_INTEGER],
+  ['maxFilesPerArtifact', 'CELLOS_ARTIFACT_MAX_FILES', 10_000_000],
+  // Ten years: longer is a store that never forgets, which the quota then decides for.
+  ['retentionSeconds', 'CELLOS_ARTIFACTS_RETENTION_SECONDS', 10 * 365 * 86_400],
+  ['quotaBytes', 'CELLOS_ARTIFACTS_QUOTA_BYTES', Number.MAX_SAFE_INTEGER],
+];
+
+/** The settings of the host's folder store alone: meaningless with the S3 store. */
+const FOLDER_STORE_VARS = [
+  'CELLOS_ARTIFACTS_DIR',
+  'CELLOS_ARTIFACTS_RETENTION_SECONDS',
+  'CELLOS_ARTIFACTS_QUOTA_BYTES',
+];
+
+/** The artifact settings the environment gives; the host's defaults (ARTIFACT_DEFAULTS) fill in the rest. */
+function artifactSettings(env: Env): Partial<ArtifactSettings> {
+  const settings: Partial<Record<keyof ArtifactSettings, number>> = {};
+  for (const [key, name, max] of ARTIFACT_VARS) {
+    if (env[name] === undefined || env[name] === '') continue;
+    settings[key] = parseIntSetting(name, env[name], ARTIFACT_DEFAULTS[key], 1, max);
+  }
+  return settings;
+}
+
+function parseAbsolutePath(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!value.startsWith('/')) throw new ConfigError(`${name}=${JSON.stringify(value)} must be an absolute path`);
+  return value;
 }
 
 function parseMemoryBudget(value: string | undefined): number | undefined {

@@ -32,8 +32,13 @@ export interface TarEntry {
 
 /** The entries of a tar file, in order, with their bodies as UTF-8. */
 export async function readTar(file: string): Promise<TarEntry[]> {
+  return readTarBytes(await readFile(file));
+}
+
+/** The entries of a tar held in memory. */
+export async function readTarBytes(bytes: Uint8Array): Promise<TarEntry[]> {
   const ex = extract();
-  ex.end(await readFile(file));
+  ex.end(bytes);
   const entries: TarEntry[] = [];
   for await (const entry of ex) {
     const chunks: Buffer[] = [];

@@ -438,6 +438,33 @@ describe('OCI runtime-spec validity', () => {
     expect(validateOciConfig(config)).toEqual([]);
   });
 
+  test('a tmpfs holding an exported artifact becomes its host scratch folder, bound read-write', () => {
+    const doc = cell((d) => {
+      d.spec.run = { ...d.spec.run, tmpfs: [{ path: '/scratch', sizeBytes: 8 * MiB }] };
+      d.spec.export = {
+        artifacts: [
+          { name: 'r', path: '/scratch/r' },
+          { name: 't', path: '/tmp/t' },
+        ],
+      };
+    });
+    const config = generateBundleConfig(doc, {
+      ...host,
+      scratchSources: { '0': '/var/lib/cellos/cells/x/scratch/0', tmp: '/var/lib/cellos/cells/x/scratch/tmp' },
+    });
+    const at = (destination: string) => config.mounts.find((m) => m.destination === destination);
+    expect(at('/scratch')).toEqual({
+      destination: '/scratch',
+      type: 'bind',
+      source: '/var/lib/cellos/cells/x/scratch/0',
+      options: ['rbind', 'rw', 'nosuid', 'nodev'],
+    });
+    expect(at('/tmp')).toMatchObject({ type: 'bind', source: '/var/lib/cellos/cells/x/scratch/tmp' });
+    // Without scratch folders: the same document's tmpfs stay in the sandbox's memory.
+    expect(generateBundleConfig(doc, host).mounts.find((m) => m.destination === '/scratch')?.type).toBe('tmpfs');
+    expect(validateOciConfig(config)).toEqual([]);
+  });
+
   test('the schema check itself catches a broken config', () => {
     const config = generateBundleConfig(cell(), host) as unknown as LooseDocument;
     config.process.rlimits[0].type = 'nofile';

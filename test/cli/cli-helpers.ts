@@ -75,10 +75,18 @@ export interface CliProcess {
 
 export type Env = Record<string, string | undefined>;
 
+export interface CliOptions {
+  readonly env: Env;
+  readonly stdin?: string;
+  readonly timeoutMs?: number;
+  /** The working directory (default: the repository's root). */
+  readonly cwd?: string;
+}
+
 /** Starts `cellos <args>`; the result settles when it exits (killed after `timeoutMs`). */
-export function startCli(args: readonly string[], opts: { env: Env; stdin?: string; timeoutMs?: number }): CliProcess {
+export function startCli(args: readonly string[], opts: CliOptions): CliProcess {
   const child = spawn(process.execPath, [binPath, ...args], {
-    cwd: repoRoot,
+    cwd: opts.cwd ?? repoRoot,
     env: definedOnly(opts.env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -106,10 +114,7 @@ export function startCli(args: readonly string[], opts: { env: Env; stdin?: stri
   return { child, stderrSoFar: () => stderr, done };
 }
 
-export function cli(
-  args: readonly string[],
-  opts: { env: Env; stdin?: string; timeoutMs?: number },
-): Promise<CliResult> {
+export function cli(args: readonly string[], opts: CliOptions): Promise<CliResult> {
   return startCli(args, opts).done;
 }
 

@@ -5,10 +5,15 @@ import { BundleConfigError } from '../../src/bundle/errors.ts';
 import { toCliExit } from '../../src/cli/errors.ts';
 import { CliExit, EXIT } from '../../src/cli/exit.ts';
 import { SearchAttributesMissingError } from '../../src/client/cell-query.ts';
-import { CellAlreadyRunningError, CellFailedError } from '../../src/client/errors.ts';
+import {
+  ArtifactReadError,
+  CellAlreadyRunningError,
+  CellArtifactsUnavailableError,
+  CellFailedError,
+} from '../../src/client/errors.ts';
 import { ScheduleOptionsError } from '../../src/client/schedule-options.ts';
 import { ConfigError } from '../../src/config-error.ts';
-import { failureTypes, SANDBOX_LAUNCH_FAILED } from '../../src/contract/index.ts';
+import { artifactFailureTypes, failureTypes, SANDBOX_LAUNCH_FAILED } from '../../src/contract/index.ts';
 import { CellDocumentError } from '../../src/document/errors.ts';
 import { HostConfigError } from '../../src/host/config.ts';
 import { RootfsError } from '../../src/rootfs/errors.ts';
@@ -48,6 +53,13 @@ describe('toCliExit', () => {
     });
     expect(toCliExit(new HostConfigError('stateDir must be absolute')).exitCode).toBe(EXIT.usage);
     expect(toCliExit(new ScheduleOptionsError('every', 'every "soon" must be a duration')).exitCode).toBe(EXIT.usage);
+  });
+
+  it('exits 2 with the message as it is when an artifact cannot be had (running cell, expired, host down)', () => {
+    const running = new CellArtifactsUnavailableError('c', 'cell c (workflow cell-c) is still running: ...');
+    expect(toCliExit(running)).toMatchObject({ exitCode: EXIT.failure, message: running.message });
+    const expired = new ArtifactReadError('folder:h:x', artifactFailureTypes.notStored, 'artifact folder:h:x expired');
+    expect(toCliExit(expired)).toMatchObject({ exitCode: EXIT.failure, message: 'artifact folder:h:x expired' });
   });
 
   it('exits 3 for a cell the workflow refused and 2 for one whose infrastructure failed', () => {

@@ -87,3 +87,21 @@ Deno.test('the activity functions run a cell under Deno in a mock activity envir
     assert(exit.stdout.tail === 'act\n' && exit.removed, `exit ${JSON.stringify(exit)}`);
   });
 });
+
+Deno.test('a cell exports an artifact under Deno: collected from its scratch tmpfs, stored, unmounted', async () => {
+  await withHost(async (host) => {
+    const d = cellDocument(['/bin/sh', '-c', 'mkdir /tmp/o && echo built > /tmp/o/report && exit 2'], {
+      id: `deno-artifact-${Deno.pid}`,
+      ttlSeconds: 30,
+      spec: { export: { artifacts: [{ name: 'report', path: '/tmp/o/report' }] } },
+    });
+    const exit = await runCell(host, d);
+    assert(exit.outcome.kind === 'exited' && exit.outcome.code === 2, `outcome ${JSON.stringify(exit.outcome)}`);
+    const [a] = exit.artifacts ?? [];
+    assert(a?.name === 'report' && a.kind === 'file' && a.bytes === 6, `artifacts ${JSON.stringify(exit.artifacts)}`);
+    const bytes = await host.artifactStore.read(a.location, 0, a.bytes);
+    assert(new TextDecoder().decode(bytes) === 'built\n', 'the stored artifact differs from what the cell wrote');
+    const mounts = await Deno.readTextFile('/proc/self/mountinfo');
+    assert(!mounts.includes(host.config.stateDir), 'a scratch mount was left behind');
+  });
+});

@@ -625,7 +625,11 @@ const invalid: InvalidCase[] = [
     title: 'refuses an export artifact without a name or with a relative path',
     change: (d) => (d.spec.export = { artifacts: [{ name: '', path: 'out/report.json' }] }),
     problems: [
-      { path: 'spec.export.artifacts[0].name', message: 'must not be empty' },
+      {
+        path: 'spec.export.artifacts[0].name',
+        message:
+          'must be 1 to 64 letters, digits, _ . - starting with a letter or digit (it names a file and an object key)',
+      },
       { path: 'spec.export.artifacts[0].path', message: 'must be an absolute path (start with /)' },
     ],
   },

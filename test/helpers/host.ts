@@ -141,6 +141,12 @@ export async function leftovers(host: CellHost): Promise<string[]> {
     if (warmId !== undefined && pooled(warmId)) continue;
     found.push(`process ${pid}: ${cmd.replace(/\0/g, ' ').slice(0, 120)}`);
   }
+  // Scratch tmpfs of cells that export artifacts (src/host/scratch.ts).
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  for (const line of mountinfo.split('\n')) {
+    const point = line.split(' ')[4];
+    if (point?.startsWith(`${host.config.stateDir}/`)) found.push(`mount ${point}`);
+  }
   return found;
 }
 

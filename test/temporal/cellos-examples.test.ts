@@ -1,5 +1,6 @@
 // CellOS's own example documents (test/fixtures/documents/, see /work/shared/notes/cellos-document.md)
 // run end to end through Temporal: real dev server, worker, runsc and the busybox rootfs.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CellFailedError } from '../../src/client/cell-client.ts';
 import { FULL_DOCUMENT, REAL_DOCUMENT, documentJson, documentText } from '../fixtures/documents/load.ts';
@@ -77,16 +78,28 @@ describe('CellOS example documents through Temporal', () => {
     expect(text).not.toContain(Buffer.from(SECRET).toString('base64'));
   });
 
-  it('runs demo-cell-001 exactly as written to the outcome its workload earns: writing /out/report.json is refused', async () => {
+  it('runs demo-cell-001 exactly as written and exports its /out/report.json', async () => {
     // The document's own argv writes the length of the secret to /out/report.json, the path its export
-    // section names. The workload runs as nobody (uid 65534) on a read-only rootfs and artifact export
-    // is not implemented, so the write fails with the shell's own error; the cell still completes with
-    // that outcome and is cleaned up.
+    // section names: the host gives the cell a scratch folder at /out (the rootfs is read-only) and
+    // collects the report from it after the workload ends.
     const run = await bed.client.start(documentJson(FULL_DOCUMENT));
     const r = await run.result();
-    expect(r.outcome.kind).toBe('exited');
-    expect(r.exitCode).not.toBe(0);
-    expect(r.stderr.tail).toMatch(/can't create \/out\/report\.json: (Permission denied|Read-only file system)/);
+    expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+    expect(r.refusedArtifacts).toEqual([]);
+    expect(r.artifacts).toEqual([
+      {
+        name: 'report',
+        path: '/out/report.json',
+        kind: 'file',
+        bytes: 2,
+        sha256: createHash('sha256')
+          .update(`${SECRET.length + 1}\n`)
+          .digest('hex'),
+        location: expect.stringMatching(new RegExp(`^folder:${bed.host.config.hostId}:[0-9a-f]{64}$`)),
+      },
+    ]);
+    const stored = await bed.host.artifactStore.read(r.artifacts[0]!.location, 0, 2);
+    expect(Buffer.from(stored).toString()).toBe(`${SECRET.length + 1}\n`);
     expect(r.cleanupError).toBeUndefined();
     expect(await historyText(run.workflowId, run.runId)).not.toContain(SECRET);
   });

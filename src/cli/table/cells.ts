@@ -1,5 +1,6 @@
-// The commands about cells that exist: `cellos ps`, `describe`, `logs`, `status` and `kill`.
+// The commands about cells that exist: `cellos ps`, `describe`, `logs`, `artifacts`, `status` and `kill`.
 import { CELL_OUTCOME_KINDS } from '../../cell/outcome.ts';
+import { ARTIFACT_NAME_PATTERN } from '../../document/artifacts.ts';
 import { checkScheduleId } from '../../client/schedule-options.ts';
 import { command, type CommandEntry } from '../command.ts';
 import { usageError } from '../exit.ts';
@@ -92,6 +93,43 @@ export const cellCommands: Record<string, CommandEntry> = {
     positionals: ['cell-id'],
     normalize: (v, [ref]) => ({ ref: cellRefArg(ref!), follow: v.follow === true }),
     load: async () => (await import('../commands/logs.ts')).logs,
+  }),
+  artifacts: command({
+    summary: "a cell's exported artifacts (spec.export.artifacts): list them, or fetch one from its host or S3",
+    usage: 'cellos artifacts <cell-id> [name] [-o PATH|-] [--force] [--json]',
+    details: [
+      CELL_REF_ARG,
+      '[name]          the artifact to fetch; without it, the artifacts are listed (and those refused, with why)',
+      '-o, --output P  where to write it (default ./<name>, ./<name>.tar for a directory); - writes to stdout',
+      '--force         overwrite P if it exists',
+      "--json          print the list (or the fetched artifact's record) as JSON",
+      '',
+      "An artifact in a host's folder store is read through that host's worker, which must be running;",
+      'one in S3 is read from the bucket, with CELLOS_ARTIFACTS_S3_* and AWS credentials set here as on',
+      'the workers. The file appears only once its sha256 matches what the cell stored.',
+      TALKS_TO,
+    ],
+    options: {
+      output: { type: 'string', short: 'o' },
+      force: { type: 'boolean' },
+      json,
+    },
+    positionals: ['cell-id'],
+    optionalPositionals: ['name'],
+    normalize: (v, [ref, name]) => {
+      const output = stringFlag('--output', v.output);
+      if (name === undefined && (output !== undefined || v.force === true)) {
+        throw usageError('-o and --force need the name of the artifact to fetch');
+      }
+      if (name !== undefined && !ARTIFACT_NAME_PATTERN.test(name)) {
+        throw usageError(
+          `artifact name ${JSON.stringify(name)} is invalid: 1 to 64 letters, digits, _ . - starting with a letter or digit`,
+        );
+      }
+      if (output === '-' && v.json === true) throw usageError('--json and -o - both write to stdout: choose one');
+      return { ref: cellRefArg(ref!), name, output, force: v.force === true, json: v.json === true };
+    },
+    load: async () => (await import('../commands/artifacts.ts')).artifacts,
   }),
   status: command({
     summary: 'status of the latest run of a cell (its outcome once it ended)',
