@@ -67,6 +67,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
   // result and the next commands were recorded in two tasks (a local activity is resolved from its
   // marker within the task that recorded it), and fail as non-deterministic.
   const pull = patched(PULL_PLACEMENT_PATCH);
+  const controlFromStart = patched(CONTROL_QUEUE_FROM_START_PATCH);
   const cell = new CellState({ indexed: input.indexed !== false, scheduleId: input.scheduleId });
   setHandler(statusQuery, () => cell.toStatus());
   setHandler(killSignal, ({ reason }) => {
@@ -107,7 +108,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
       cell.end({ kind: 'cancelled', reason: `killed while queued: ${cell.killRequest ?? 'kill requested'}` });
     } else {
       cell.hostId = hostId;
-      host = hostActivities(input, { ...admitted, hostId }, cell.sandboxId);
+      host = hostActivities(input, { ...admitted, hostId }, cell.sandboxId, controlFromStart);
       cell.enter('running');
       if (cell.killRequest !== undefined) {
         cell.end({ kind: 'cancelled', reason: `killed before start: ${cell.killRequest}` });
@@ -289,13 +290,29 @@ type HostActivities = Omit<CellActivities, 'admitCell' | 'claimCell'>;
  */
 const CONTROL_QUEUE_PATCH = 'host-control-queue';
 
-function hostActivities(input: CellWorkflowInput, admitted: Admission, sandboxId: string): HostActivities {
+/**
+ * The same, asked in the first activation. CONTROL_QUEUE_PATCH is asked where the host is known,
+ * which for a cell claimed at admission is right after the local activity: when that activity's
+ * marker and the next commands were recorded in two workflow tasks (a slow admission, a workflow
+ * task heartbeat), a replay asked it in the first of them, did not find the marker, and failed as
+ * non-deterministic (seen in the cluster's SIGKILL-mid-burst test). Cells whose history has this
+ * marker never ask the old one.
+ */
+const CONTROL_QUEUE_FROM_START_PATCH = 'host-control-queue-from-start';
+
+function hostActivities(
+  input: CellWorkflowInput,
+  admitted: Admission,
+  sandboxId: string,
+  controlFromStart: boolean,
+): HostActivities {
   const { cellId, hostId, gracefulShutdownSeconds: grace } = admitted;
   const hostQueue = hostTaskQueue(sharedQueueOf(input), hostId);
   // A host that does not pick up its work in this time is lost: the cell ends as host-lost.
   const scheduleToStartTimeout = `${input.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`;
   const base = { taskQueue: hostQueue, scheduleToStartTimeout } as const;
-  const controlQueue = patched(CONTROL_QUEUE_PATCH) ? hostControlTaskQueue(sharedQueueOf(input), hostId) : hostQueue;
+  const controlQueue =
+    controlFromStart || patched(CONTROL_QUEUE_PATCH) ? hostControlTaskQueue(sharedQueueOf(input), hostId) : hostQueue;
   const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' } as const;
   const argv = admitted.argv.join(' ');
   const run = proxyActivities<HostActivities>({

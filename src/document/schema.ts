@@ -257,8 +257,15 @@ export const Spec = z.looseObject({
 
 /** Artifacts: unique names, each on a writable mount of the cell (see artifacts.ts). */
 const SpecChecked = Spec.superRefine((spec, ctx) => {
+  // zod runs this also when fields failed their own checks: look only at what has its shape.
+  const artifacts = spec.export?.artifacts;
+  const run = spec.run as Partial<typeof spec.run> | undefined;
+  if (!Array.isArray(artifacts) || !Array.isArray(run?.tmpfs) || !Array.isArray(run.mounts)) return;
+  if (!artifacts.every((a) => typeof a?.name === 'string' && typeof a.path === 'string')) return;
+  if (!run.tmpfs.every((t) => typeof t?.path === 'string')) return;
+  if (!run.mounts.every((m) => typeof m?.destination === 'string')) return;
   const names = new Map<string, number>();
-  for (const [i, a] of (spec.export?.artifacts ?? []).entries()) {
+  for (const [i, a] of artifacts.entries()) {
     const before = names.get(a.name);
     if (before !== undefined) {
       ctx.addIssue({
@@ -269,7 +276,7 @@ const SpecChecked = Spec.superRefine((spec, ctx) => {
     }
     names.set(a.name, i);
   }
-  for (const p of artifactMounts(spec.run, spec.export?.artifacts ?? []).problems) {
+  for (const p of artifactMounts({ tmpfs: run.tmpfs, mounts: run.mounts }, artifacts).problems) {
     ctx.addIssue({ code: 'custom', path: ['export', 'artifacts', p.index, 'path'], message: p.message });
   }
 });

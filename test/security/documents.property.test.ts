@@ -484,19 +484,21 @@ interface Duplicate {
 /** JSON text of `value`, with keys written twice as `dups` say. */
 function jsonWithDuplicates(value: unknown, dups: readonly Duplicate[]): string {
   let objects = 0;
-  const write = (v: unknown): string => {
-    if (Array.isArray(v)) return `[${v.map((x) => write(x)).join(',')}]`;
+  // Only the document's own objects are numbered and get duplicates: numbering the objects inside
+  // a duplicate's value could give one of them that same duplicate again, and so on for ever.
+  const write = (v: unknown, own = true): string => {
+    if (Array.isArray(v)) return `[${v.map((x) => write(x, own)).join(',')}]`;
     if (v !== null && typeof v === 'object') {
-      const me = objects++;
+      const me = own ? objects++ : -1;
       const entries = Object.keys(v)
         .map((k) => [k, (v as Record<string, unknown>)[k]] as const)
         .filter(([, x]) => x !== undefined);
-      const parts = entries.map(([k, x]) => `${JSON.stringify(k)}:${write(x)}`);
+      const parts = entries.map(([k, x]) => `${JSON.stringify(k)}:${write(x, own)}`);
       for (const d of dups) {
         if (d.at !== me || entries.length === 0) continue;
         const key = entries[d.keyIndex % entries.length]![0];
         const index = parts.findIndex((p) => p.startsWith(`${JSON.stringify(key)}:`));
-        parts.splice(d.before ? index : index + 1, 0, `${JSON.stringify(key)}:${write(d.value)}`);
+        parts.splice(d.before ? index : index + 1, 0, `${JSON.stringify(key)}:${write(d.value, false)}`);
       }
       return `{${parts.join(',')}}`;
     }
