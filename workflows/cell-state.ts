@@ -32,9 +32,12 @@ export class CellState {
   private readonly startedAtMs = Date.now();
   private phaseStartMs = this.startedAtMs;
 
-  private readonly opts: { readonly indexed: boolean; readonly scheduleId: string | undefined };
+  private readonly opts: { readonly scheduleId: string | undefined };
+  /** Whether the namespace has the cell search attributes: only then are they upserted. */
+  indexed: boolean;
 
   constructor(opts: { readonly indexed: boolean; readonly scheduleId: string | undefined }) {
+    this.indexed = opts.indexed;
     this.opts = opts;
   }
 
@@ -58,7 +61,7 @@ export class CellState {
 
   /** The search attributes (when the namespace has them) and the current details in the UI. */
   publish(): void {
-    if (this.opts.indexed) {
+    if (this.indexed) {
       upsertSearchAttributes(
         searchAttributeUpdates({
           cellId: this.cellId,

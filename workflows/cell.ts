@@ -42,6 +42,7 @@ import {
 import { cellIdOf } from '../src/document/cell-id.ts';
 import { cellEventTypes, destroyedData } from '../src/events/cloudevents.ts';
 import { CellEvents } from './cell-events.ts';
+import { cellInputOf } from './cell-input.ts';
 import { CellState } from './cell-state.ts';
 
 export const killSignal = defineSignal<[KillSignalArgs]>(signals.kill);
@@ -61,14 +62,32 @@ const DEFAULT_HOST_SCHEDULE_TO_START_S = 120;
  */
 const PULL_PLACEMENT_PATCH = 'pull-placement';
 
-export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult> {
+/** Search attributes and host timeout default to what admission finds (cell-input.ts). */
+const DEFAULTS_FROM_ADMISSION_PATCH = 'defaults-from-admission';
+
+export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> {
   // Asked in the first activation, before the local activity: asked after it, a replay would meet
   // the marker in another workflow task than the first run did whenever the local activity's
   // result and the next commands were recorded in two tasks (a local activity is resolved from its
   // marker within the task that recorded it), and fail as non-deterministic.
   const pull = patched(PULL_PLACEMENT_PATCH);
   const controlFromStart = patched(CONTROL_QUEUE_FROM_START_PATCH);
-  const cell = new CellState({ indexed: input.indexed !== false, scheduleId: input.scheduleId });
+  const checked = cellInputOf(raw);
+  if ('problem' in checked) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid cell workflow input: ${checked.problem}`,
+      failureTypes.invalidDocument,
+    );
+  }
+  const input = checked;
+  // Callers that do not say whether the namespace has the search attributes (any client but ours)
+  // get what admission finds; until then, and if admission fails, none are written: an unregistered
+  // attribute would fail every workflow task. Cells before this patch assumed they were there.
+  const defaultsFromAdmission = patched(DEFAULTS_FROM_ADMISSION_PATCH);
+  const cell = new CellState({
+    indexed: defaultsFromAdmission ? input.indexed === true : input.indexed !== false,
+    scheduleId: input.scheduleId,
+  });
   setHandler(statusQuery, () => cell.toStatus());
   setHandler(killSignal, ({ reason }) => {
     cell.killRequest ??= reason || 'kill requested';
@@ -95,6 +114,7 @@ export async function cellWorkflow(input: CellWorkflowInput): Promise<CellResult
   const ref: SandboxRef = { cellId: admitted.cellId, runKey: workflowInfo().runId };
   cell.cellId = admitted.cellId;
   cell.correlationIndex = admitted.correlationIndex ?? admitted.correlationId;
+  if (defaultsFromAdmission) cell.indexed = input.indexed ?? admitted.indexed ?? true;
   const events = new CellEvents(admitted.events === true, sharedQueueOf(input));
   let started = false;
   cell.sandboxId = sandboxIdFor(ref.cellId, ref.runKey);
@@ -309,7 +329,7 @@ function hostActivities(
   const { cellId, hostId, gracefulShutdownSeconds: grace } = admitted;
   const hostQueue = hostTaskQueue(sharedQueueOf(input), hostId);
   // A host that does not pick up its work in this time is lost: the cell ends as host-lost.
-  const scheduleToStartTimeout = `${input.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`;
+  const scheduleToStartTimeout = `${input.hostScheduleToStartSeconds ?? admitted.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`;
   const base = { taskQueue: hostQueue, scheduleToStartTimeout } as const;
   const controlQueue =
     controlFromStart || patched(CONTROL_QUEUE_PATCH) ? hostControlTaskQueue(sharedQueueOf(input), hostId) : hostQueue;

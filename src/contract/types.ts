@@ -26,15 +26,23 @@ export interface PhaseDurations {
   cleanup?: number;
 }
 
+/**
+ * The cell workflow's input. Only the document is needed (any Temporal client may start a cell with
+ * `{"document": {...}}`, or with the bare document): every other field has a default from the
+ * workflow's own context.
+ */
 export interface CellWorkflowInput {
   /** The document as given: the workflow validates it before anything touches a host. */
   readonly document: unknown;
-  /** The shared task queue; host queues are derived from it. */
-  readonly taskQueue: string;
+  /** The shared task queue host queues are derived from; default: the workflow's own task queue. */
+  readonly taskQueue?: string | undefined;
   readonly scheduleId?: string | undefined;
-  /** How long a host may take to pick up its work before the cell ends as host-lost. */
+  /**
+   * How long a host may take to pick up its work before the cell ends as host-lost; default: the
+   * admitting worker's CELLOS_HOST_TIMEOUT_SECONDS.
+   */
   readonly hostScheduleToStartSeconds?: number | undefined;
-  /** Whether the namespace has the cell search attributes (the client checks once). */
+  /** Whether the namespace has the cell search attributes; default: what the admitting worker found. */
   readonly indexed?: boolean | undefined;
 }
 
@@ -109,6 +117,10 @@ export interface Admission {
   readonly correlationIndex?: string | undefined;
   /** The admitting worker delivers lifecycle events (CELLOS_EVENTS_URL): the workflow emits them. */
   readonly events?: boolean | undefined;
+  /** Whether the namespace has the cell search attributes, as the admitting worker found. */
+  readonly indexed?: boolean | undefined;
+  /** The admitting worker's CELLOS_HOST_TIMEOUT_SECONDS, for a caller that gave none. */
+  readonly hostScheduleToStartSeconds?: number | undefined;
 }
 
 /** A host's answer to a cell waiting for room: it took the cell. */

@@ -18,6 +18,7 @@ import {
   createHostControlActivities,
 } from '../../activities/index.ts';
 import { blindIndexOf } from '../codec/blind-index.ts';
+import { searchAttributesRegistered } from './search-attributes.ts';
 import type { CellHost } from '../host/cell-host.ts';
 import { loadHostDrain } from '../host/drain.ts';
 import { createReconciler, type ReconcileAction } from '../host/reconciler.ts';
@@ -45,6 +46,8 @@ export interface CellWorkerOptions {
    * undefined: no events. Set the same on every worker of a task queue.
    */
   readonly eventsUrl?: string | undefined;
+  /** CELLOS_HOST_TIMEOUT_SECONDS: for cells whose caller gives no hostScheduleToStartSeconds. */
+  readonly hostScheduleToStartSeconds?: number | undefined;
   readonly namespace?: string;
   /** The deployment's data converter, e.g. payload encryption (cellosDataConverter); clients must match. */
   readonly dataConverter?: DataConverter | undefined;
@@ -219,6 +222,8 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
         claimHere: opts.claimLocally === false ? undefined : createClaimHere(claimDeps),
         events: opts.eventsUrl !== undefined,
         blindIndex: blindIndexOf(opts.dataConverter),
+        searchAttributesRegistered: searchAttributesRegistered(client, namespace),
+        hostScheduleToStartSeconds: opts.hostScheduleToStartSeconds,
       }),
       ...createEventActivities({ eventsUrl: opts.eventsUrl, log }),
     },
