@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactNotStored, ArtifactOnAnotherHost, ArtifactQuotaExceeded } from './errors.ts';
-import type { ArtifactKind, ArtifactPut, ArtifactStore } from './store.ts';
+import type { ArtifactPut, ArtifactStore } from './store.ts';
 
 export interface FolderStoreOptions {
   readonly dir: string;
@@ -25,13 +25,7 @@ export interface FolderStoreOptions {
 }
 
 /** The index record of one artifact stored. */
-export interface StoredArtifact {
-  readonly cellId: string;
-  readonly runId: string;
-  readonly name: string;
-  readonly kind: ArtifactKind;
-  readonly bytes: number;
-  readonly sha256: string;
+export interface StoredArtifact extends Omit<ArtifactPut, 'file'> {
   readonly storedAtMs: number;
   readonly expiresAtMs: number;
 }

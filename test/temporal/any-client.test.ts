@@ -26,6 +26,22 @@ async function temporal(args: string[]): Promise<{ stdout: string; stderr: strin
   );
 }
 
+/** `temporal workflow <verb>` of cellWorkflow on the bed's task queue, with `input` as JSON text. */
+function cellCommand(verb: 'execute' | 'start', workflowId: string, input: string, ...more: string[]) {
+  return temporal([
+    verb,
+    '--type',
+    CELL_WORKFLOW_TYPE,
+    '--task-queue',
+    bed.taskQueue,
+    '--workflow-id',
+    workflowId,
+    '--input',
+    input,
+    ...more,
+  ]);
+}
+
 const sh = (script: string) => rawDocument(['/bin/sh', '-c', script], { prefix: 'anyclient' });
 
 /** The workflow's result as `temporal workflow execute -o json` prints it. */
@@ -40,19 +56,13 @@ function resultOf(stdout: string): {
 describe('a cell started by the Temporal CLI', () => {
   it('runs from {"document": ...} alone to its exit code, with the search attributes the worker found', async () => {
     const doc = sh('echo from-cli; exit 3');
-    const out = await temporal([
+    const out = await cellCommand(
       'execute',
-      '--type',
-      CELL_WORKFLOW_TYPE,
-      '--task-queue',
-      bed.taskQueue,
-      '--workflow-id',
       `cell-${doc.spec.id}`,
-      '--input',
       JSON.stringify({ document: doc }),
       '--output',
       'json',
-    ]);
+    );
     expect(out.stderr).toBe('');
     const result = resultOf(out.stdout);
     expect(result.outcome).toEqual({ kind: 'exited', code: 3 });
@@ -68,19 +78,7 @@ describe('a cell started by the Temporal CLI', () => {
 
   it('runs from the bare document too', async () => {
     const doc = sh('exit 0');
-    const out = await temporal([
-      'execute',
-      '--type',
-      CELL_WORKFLOW_TYPE,
-      '--task-queue',
-      bed.taskQueue,
-      '--workflow-id',
-      `cell-${doc.spec.id}`,
-      '--input',
-      JSON.stringify(doc),
-      '--output',
-      'json',
-    ]);
+    const out = await cellCommand('execute', `cell-${doc.spec.id}`, JSON.stringify(doc), '--output', 'json');
     expect(resultOf(out.stdout).outcome).toEqual({ kind: 'exited', code: 0 });
   });
 
@@ -92,17 +90,7 @@ describe('a cell started by the Temporal CLI', () => {
     ] as const) {
       const t0 = Date.now();
       const workflowId = `bad-input-${process.pid}-${Date.now()}`;
-      const out = await temporal([
-        'execute',
-        '--type',
-        CELL_WORKFLOW_TYPE,
-        '--task-queue',
-        bed.taskQueue,
-        '--workflow-id',
-        workflowId,
-        '--input',
-        input,
-      ]);
+      const out = await cellCommand('execute', workflowId, input);
       expect(out.code).not.toBe(0);
       expect(`${out.stdout}${out.stderr}`).toContain(says);
       const failure = await bed.client.temporal.workflow
@@ -120,17 +108,7 @@ describe('a cell started by the Temporal CLI', () => {
   it('answers the status query and obeys the kill signal from the CLI', async () => {
     const doc = sh('sleep 30');
     const workflowId = `cell-${doc.spec.id}`;
-    const started = await temporal([
-      'start',
-      '--type',
-      CELL_WORKFLOW_TYPE,
-      '--task-queue',
-      bed.taskQueue,
-      '--workflow-id',
-      workflowId,
-      '--input',
-      JSON.stringify({ document: doc }),
-    ]);
+    const started = await cellCommand('start', workflowId, JSON.stringify({ document: doc }));
     expect(started.code).toBe(0);
     await until(
       'the status query saying running',
