@@ -33,6 +33,9 @@ export interface CellActivityDeps {
 /** Attempts at launching a sandbox whose runsc fails before the workload starts. */
 const LAUNCH_ATTEMPTS = 4;
 
+/** How often the run heartbeats while it exports the cell's artifacts (its timeout is 10 s). */
+const EXPORT_HEARTBEAT_MS = 2_000;
+
 /** Bytes of each stream carried in a heartbeat. */
 const LOG_TAIL_BYTES = 16 * 1024;
 
@@ -162,8 +165,14 @@ export function createCellActivities({
           SANDBOX_LAUNCH_FAILED,
         );
       }
-      // Before the sandbox goes: its scratch mount holds the artifacts.
-      exit = withArtifacts(exit, await host.exportArtifacts(handle, exit));
+      // Before the sandbox goes: its scratch mount holds the artifacts. Collecting and storing them
+      // can take longer than the heartbeat timeout (large ones, a slow object store).
+      const exporting = setInterval(() => ctx.heartbeat(progress), EXPORT_HEARTBEAT_MS);
+      try {
+        exit = withArtifacts(exit, await host.exportArtifacts(handle, exit));
+      } finally {
+        clearInterval(exporting);
+      }
       metrics.cellFinished(exit.outcome.kind);
       metrics.phaseDuration('run', exit.endedAtMs - exit.startedAtMs);
       log('sandbox exited', {

@@ -146,6 +146,7 @@ export async function createCellHost(
         quotaBytes: config.artifacts.quotaBytes,
       });
   const artifactStore = opts.artifactStore ?? folderStore!;
+  const exporting = new Map<string, Promise<ExportedArtifacts>>();
   const ctx: HostContext = {
     config,
     runsc: createRunscDriver({ runscPath: config.runscPath, root: config.runscRoot, platform, env: hostEnv }),
@@ -238,7 +239,13 @@ export async function createCellHost(
       if (exit.outcome.kind === 'failed' && !(await workloadStarted(handle.cellDir, handle.runscId !== undefined))) {
         return notExported(handle, 'not collected: the sandbox failed before the workload started');
       }
-      return exportArtifacts(ctx, handle, artifactStore);
+      // One export per cell at a time: a retried run joins the one still under way.
+      let running = exporting.get(handle.sandboxId);
+      if (!running) {
+        running = exportArtifacts(ctx, handle, artifactStore).finally(() => exporting.delete(handle.sandboxId));
+        exporting.set(handle.sandboxId, running);
+      }
+      return running;
     },
     artifactStore,
     folderStore,

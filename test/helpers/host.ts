@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { CellDocument } from '../../src/document/schema.ts';
-import { createCellHost, type CellHandle, type CellHost } from '../../src/host/cell-host.ts';
+import { createCellHost, type CellHandle, type CellHost, type CellHostOptions } from '../../src/host/cell-host.ts';
 import { processToken } from '../../src/host/processes.ts';
 import type { HostConfigInput } from '../../src/host/config.ts';
 import { cellDocument } from './documents.ts';
@@ -18,14 +18,19 @@ export function defaultRootfs(): string {
 
 export async function makeTestHost(
   overrides: HostConfigInput = {},
+  options: CellHostOptions = {},
 ): Promise<CellHost & { cleanupDir(): Promise<void> }> {
   const stateDir = await mkdtemp(join(tmpdir(), 'cellos-test-'));
-  const host = await createCellHost({
-    hostId: `t${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    stateDir,
-    defaultRootfs: defaultRootfs(),
-    ...overrides,
-  });
+  const host = await createCellHost(
+    {
+      hostId: `t${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      stateDir,
+      defaultRootfs: defaultRootfs(),
+      ...overrides,
+    },
+    {},
+    options,
+  );
   return Object.assign(host, {
     async cleanupDir() {
       await host.shutdown();
