@@ -368,7 +368,7 @@ function mixedCells(opts: ChaosOptions): Cell[] {
         cells.push({
           id,
           doc: deadlineDocument('ignore', { ttlSeconds: 3, graceSeconds: 2 }, { id }),
-          expected: { kind: 'deadline', signal: 'SIGKILL' },
+          expected: { kind: 'deadline', signal: 'SIGKILL', ttlSeconds: 3 },
         });
         break;
       default:
@@ -383,13 +383,15 @@ function matches(expected: Expected, result: CellResult | undefined): boolean {
   if (!o) return false;
   if (expected.kind === 'cancelled') return o.kind === 'cancelled';
   if (expected.kind === 'exited') return o.kind === 'exited' && o.code === expected.code;
-  if (o.kind !== 'deadline' || o.signal !== expected.signal) return false;
-  if (o.exitCode === expected.exitCode) return true;
+  if (o.kind !== 'deadline') return false;
+  if (o.signal === expected.signal && o.exitCode === expected.exitCode) return true;
   // A launch delayed by a crash can start the sandbox at (or after) its deadline: then SIGTERM can
-  // reach the shell before its trap is set, and killing it is the true outcome (no exit code). Only
-  // a sandbox that started within a second of its deadline is allowed that.
+  // reach the shell before its trap is set (the one that exits 7, or the one that ignores it), and
+  // dying by it is the true outcome (no exit code). Only a sandbox that started within a second of
+  // its deadline is allowed that.
   const lateBy = Date.parse(result?.sandboxStartedAt ?? '') - Date.parse(result?.startedAt ?? '');
-  return o.exitCode === undefined && expected.ttlSeconds !== undefined && lateBy >= (expected.ttlSeconds - 1) * 1000;
+  const startedLate = expected.ttlSeconds !== undefined && lateBy >= (expected.ttlSeconds - 1) * 1000;
+  return startedLate && o.signal === 'SIGTERM' && o.exitCode === undefined;
 }
 
 /** Everything any of the three hosts could leak, plus any sandbox process on the machine. */
