@@ -53,7 +53,8 @@ export class CellEvents {
   /** Set once a try left events behind: later ones wait behind them, in order. */
   private behind = false;
 
-  private readonly on: boolean;
+  /** Events are on (the admitting worker has CELLOS_EVENTS_URL): off, every method does nothing. */
+  readonly on: boolean;
   /** Where cellEventsWorkflow runs: the cell's shared queue, whose workers deliver events. */
   private readonly taskQueue: string;
 

@@ -145,7 +145,7 @@ export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> 
             correlationId: admitted.correlationId,
           },
         );
-        await events.flush();
+        if (events.on) await events.flush();
         cell.exit = await runUntilExit(host, input.document, ref, admitted, cell);
         cell.end(cell.exit.outcome);
       }
@@ -167,7 +167,8 @@ export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> 
     const placed = host;
     if (placed && !cell.exit?.removed) await CancellationScope.nonCancellable(() => cleanUp(placed, ref, cell));
     emitEnd(events, cell, admitted, started);
-    await CancellationScope.nonCancellable(() => events.close());
+    // No scope when events are off: every promise made in a workflow costs a stack trace.
+    if (events.on) await CancellationScope.nonCancellable(() => events.close());
     cell.enter('done');
     // The outcome in the memo too: the UI shows current details only while a worker answers.
     if (cell.outcome) {

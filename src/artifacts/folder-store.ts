@@ -12,6 +12,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactNotStored, ArtifactOnAnotherHost, ArtifactQuotaExceeded } from './errors.ts';
+import { parseArtifactLocation } from './location.ts';
 import type { ArtifactPut, ArtifactStore } from './store.ts';
 
 export interface FolderStoreOptions {
@@ -49,7 +50,6 @@ export interface FolderStore extends ArtifactStore {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
-const LOCATION = /^folder:(.+):([0-9a-f]{64})$/;
 const RECORD = /^(\d+)-[0-9a-f-]{36}\.json$/;
 const CHUNK = 1024 * 1024;
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -218,12 +218,12 @@ class Folder implements FolderStore {
   }
 
   #parse(location: string): string {
-    const m = LOCATION.exec(location);
-    if (!m) {
+    const where = parseArtifactLocation(location);
+    if (where?.kind !== 'folder') {
       throw new TypeError(`${JSON.stringify(location)} is not a folder store location (folder:<host id>:<sha256>)`);
     }
-    if (m[1] !== this.#hostId) throw new ArtifactOnAnotherHost(location, m[1]!, this.#hostId);
-    return m[2]!;
+    if (where.hostId !== this.#hostId) throw new ArtifactOnAnotherHost(location, where.hostId, this.#hostId);
+    return where.sha256;
   }
 
   #blobPath(sha256: string): string {

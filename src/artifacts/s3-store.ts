@@ -15,6 +15,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { isCellId } from '../document/cell-id.ts';
 import { DEFAULT_S3_REGION } from './s3-config.ts';
+import { parseArtifactLocation } from './location.ts';
 import type { ArtifactPut, ArtifactStore } from './store.ts';
 
 export interface S3StoreOptions {
@@ -204,14 +205,14 @@ function keySegment(text: string): string {
 
 /** The key of one of this store's locations; refuses another bucket's, or a key it does not write. */
 function keyOf(ctx: Context, location: string): string {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
-  if (!match) {
+  const where = parseArtifactLocation(location);
+  if (where?.kind !== 's3') {
     throw new S3StoreError(`${JSON.stringify(location)} is not an S3 artifact location (s3://<bucket>/<key>)`, {
       bucket: ctx.bucket,
       endpoint: ctx.endpointLabel,
     });
   }
-  const [, bucket, key] = match as unknown as [string, string, string];
+  const { bucket, key } = where;
   if (bucket !== ctx.bucket) {
     throw new S3StoreError(
       `artifact ${location} is in bucket ${bucket}, but this store (${ctx.endpointLabel}) keeps bucket ${ctx.bucket}: it was stored under another CELLOS_ARTIFACTS_S3_BUCKET`,

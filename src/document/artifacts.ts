@@ -62,7 +62,7 @@ export function artifactMounts(run: RunMounts, artifacts: readonly { readonly pa
     if (!on) {
       const parent = path.slice(0, path.lastIndexOf('/'));
       const mountPath = parent === '' ? path : parent;
-      const refusal = implicitRefusal(mountPath, binds);
+      const refusal = implicitRefusal(mountPath, binds, run.tmpfs);
       if (refusal) {
         problems.push({ index: i, message: `${path} lies on no writable mount of the cell: ${refusal}` });
         continue;
@@ -84,11 +84,19 @@ export function artifactMounts(run: RunMounts, artifacts: readonly { readonly pa
 }
 
 /** Why no scratch folder can be made at `mountPath`; undefined when one can. */
-function implicitRefusal(mountPath: string, binds: readonly { path: string; field: string }[]): string | undefined {
+function implicitRefusal(
+  mountPath: string,
+  binds: readonly { path: string; field: string }[],
+  tmpfs: readonly { readonly path: string }[],
+): string | undefined {
   if (mountPath === '/') return 'a scratch folder cannot replace the root: put it under /tmp or a folder';
   if (RESERVED_MOUNT_POINTS.some((r) => within(mountPath, r))) return `${mountPath} is the sandbox's own`;
   const inside = binds.find((b) => within(b.path, mountPath));
   if (inside) return `a scratch folder at ${mountPath} would hide the host mount ${inside.field}`;
+  // Mounted after the document's tmpfs, it would hide one inside it (and the artifacts on it).
+  const hidden = tmpfs.findIndex((t) => within(trimSlash(t.path), mountPath));
+  if (hidden >= 0)
+    return `a scratch folder at ${mountPath} would hide spec.run.tmpfs[${hidden}]: declare a tmpfs at ${mountPath} instead`;
   return undefined;
 }
 

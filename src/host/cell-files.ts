@@ -70,7 +70,7 @@ export const cellFile = {
   execPid: 'exec.pid',
   /** Why the warm sandbox's init did not give it the cell's hostname (then nothing ran). */
   hostnameErr: 'hostname.err',
-  /** The artifacts collected after the workload ended (collect-artifacts.ts): collected once. */
+  /** The artifacts exported after the workload ended (export-artifacts.ts): exported once. */
   artifacts: 'artifacts.json',
   /** "go" or "stop": what the supervisor of a warm cell does at its gate. */
   gate: 'gate',
@@ -111,7 +111,6 @@ interface ResultFile {
 
 const readResult = (dir: string) => readJson<ResultFile>(join(dir, cellFile.result));
 
-/** Whether the supervisor recorded the end (a result.json being written does not count yet). */
 /** Whether anything exists at `path` (a file a supervisor or another process may write at any time). */
 export async function pathExists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -120,6 +119,7 @@ export async function pathExists(path: string): Promise<boolean> {
   );
 }
 
+/** Whether the supervisor recorded the end (a result.json being written does not count yet). */
 export async function hasResult(dir: string): Promise<boolean> {
   return (await readResult(dir)) !== undefined;
 }

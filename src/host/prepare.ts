@@ -73,7 +73,7 @@ async function prepareOnce(
     createdAtMs: Date.now(),
     ...(artifacts.length > 0 ? { artifacts } : {}),
   };
-  const warm = artifacts.length > 0 ? undefined : await prepareWarm(ctx, doc, record, policy);
+  const warm = await prepareWarm(ctx, doc, record, policy);
   if (warm) return warm;
   const handle = handleOf(ctx, record);
   try {

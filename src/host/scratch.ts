@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { pathExists } from './cell-files.ts';
 
 const run = promisify(execFile);
 
@@ -49,6 +50,9 @@ export async function mountScratch(mounts: readonly ScratchMount[], inodes: numb
  * would empty a mounted tmpfs and then fail on its mount point). Nothing mounted: nothing done.
  */
 export async function unmountScratch(cellDir: string): Promise<void> {
+  // Most cells have none: one stat instead of reading every mount of the host. The folder is made
+  // before anything is mounted on it, so a crash between the two leaves it to be found.
+  if (!(await pathExists(join(cellDir, SCRATCH_DIR)))) return;
   const under = (await mountPoints()).filter((p) => p.startsWith(`${cellDir}/`)).sort((a, b) => b.length - a.length);
   for (const p of under) {
     // A mount still busy (a sandbox not yet gone) is detached now and freed when it is.

@@ -5,44 +5,29 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CellArtifacts } from '../../src/client/artifacts.ts';
 import type { CellClient } from '../../src/client/cell-client.ts';
 import type { CellResult } from '../../src/contract/index.ts';
 import { closeTestClient, connectTestClient } from '../helpers/client.ts';
-import { expectNoLeftovers } from '../helpers/host.ts';
 import { startMinio, type TestMinio } from '../helpers/minio.ts';
 import { workerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
-import { startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
+import type { TemporalTestBed } from '../helpers/temporal.ts';
 import { readTar } from '../artifacts/helpers.ts';
 import {
-  buildDist,
   cli,
   cliDocument,
-  cliSandbox,
   hasStackTrace,
   type CliResult,
   type CliSandbox,
   type Env,
+  useCliTestBed,
 } from './cli-helpers.ts';
 
 let box: CliSandbox;
 let bed: TemporalTestBed;
 let env: Env;
-
-beforeAll(async () => {
-  await buildDist();
-  box = await cliSandbox();
-  bed = await startTestBed();
-  env = { ...box.env, TEMPORAL_ADDRESS: inject('temporalAddress'), CELLOS_TASK_QUEUE: bed.taskQueue };
-});
-afterEach(async () => {
-  await expectNoLeftovers(bed.host);
-});
-afterAll(async () => {
-  await bed?.close();
-  await box?.cleanup();
-});
+useCliTestBed((made) => ({ box, bed, env } = made));
 
 const sha256Of = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 

@@ -5,8 +5,10 @@ import { mkdtemp, readdir, rm, rmdir, stat, utimes, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { shDocument, type DocumentOptions, type RawCellDocument } from '../helpers/documents.ts';
-import { defaultRootfs, repoRoot } from '../helpers/host.ts';
+import { defaultRootfs, expectNoLeftovers, repoRoot } from '../helpers/host.ts';
+import { startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
 
 export const binPath = join(repoRoot, 'bin', 'cellos.js');
 
@@ -181,4 +183,39 @@ export function cliDocument(script: string, opts: Omit<DocumentOptions, 'prefix'
 /** Whether the text holds a JavaScript stack trace (the CLI must never print one without CELLOS_DEBUG=1). */
 export function hasStackTrace(text: string): boolean {
   return /\n\s+at .+[(:]\d+/.test(text) || text.includes('node:internal');
+}
+
+/** What useCliTestBed makes for a file of CLI tests. */
+export interface CliTestBed {
+  readonly box: CliSandbox;
+  readonly bed: TemporalTestBed;
+  /** The sandbox's environment pointed at the test run's server and the bed's task queue. */
+  readonly env: Env;
+}
+
+/**
+ * For a file of CLI tests against the test run's server: dist/ built, a CLI sandbox and a test bed
+ * (a worker in this process on its own task queue) made before them and handed to `ready`, checked
+ * for leftovers after each test, and closed after all of them.
+ */
+export function useCliTestBed(ready: (made: CliTestBed) => void): void {
+  let box: CliSandbox | undefined;
+  let bed: TemporalTestBed | undefined;
+  beforeAll(async () => {
+    await buildDist();
+    box = await cliSandbox();
+    bed = await startTestBed();
+    ready({
+      box,
+      bed,
+      env: { ...box.env, TEMPORAL_ADDRESS: inject('temporalAddress'), CELLOS_TASK_QUEUE: bed.taskQueue },
+    });
+  });
+  afterEach(async () => {
+    if (bed) await expectNoLeftovers(bed.host);
+  });
+  afterAll(async () => {
+    await bed?.close();
+    await box?.cleanup();
+  });
 }

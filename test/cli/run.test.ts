@@ -1,38 +1,16 @@
 // `cellos run`, `status` and `kill` against the test run's Temporal dev server, with a worker in this
 // process (startTestBed) on its own task queue, which the CLI gets through CELLOS_TASK_QUEUE.
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CellResult } from '../../src/contract/index.ts';
 import { createCellHost } from '../../src/host/cell-host.ts';
-import { expectNoLeftovers, leftovers } from '../helpers/host.ts';
-import { startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
-import {
-  buildDist,
-  cliDocument,
-  cli,
-  cliSandbox,
-  hasStackTrace,
-  startCli,
-  type CliSandbox,
-  type Env,
-} from './cli-helpers.ts';
+import { leftovers } from '../helpers/host.ts';
+import type { TemporalTestBed } from '../helpers/temporal.ts';
+import { cliDocument, cli, hasStackTrace, startCli, type CliSandbox, type Env, useCliTestBed } from './cli-helpers.ts';
 
 let box: CliSandbox;
 let bed: TemporalTestBed;
 let env: Env;
-
-beforeAll(async () => {
-  await buildDist();
-  box = await cliSandbox();
-  bed = await startTestBed();
-  env = { ...box.env, TEMPORAL_ADDRESS: inject('temporalAddress'), CELLOS_TASK_QUEUE: bed.taskQueue };
-});
-afterEach(async () => {
-  await expectNoLeftovers(bed.host);
-});
-afterAll(async () => {
-  await bed?.close();
-  await box?.cleanup();
-});
+useCliTestBed((made) => ({ box, bed, env } = made));
 
 /** `cellos status <id> --json` until its cell reports `phase` (20 s at most). */
 async function waitForPhase(cellId: string, phase: string): Promise<Record<string, unknown>> {

@@ -176,6 +176,11 @@ describe('artifacts', () => {
     expect(problems([{ name: 'r', path: '/x/y' }], { mounts: [{ source: '/srv/in', destination: '/x/in' }] })).toEqual([
       'spec.export.artifacts[0].path: /x/y lies on no writable mount of the cell: a scratch folder at /x would hide the host mount spec.run.mounts[0]',
     ]);
+    expect(
+      problems([{ name: 'r', path: '/out/report.json' }], { tmpfs: [{ path: '/out/sub', sizeBytes: 4096 }] }),
+    ).toEqual([
+      'spec.export.artifacts[0].path: /out/report.json lies on no writable mount of the cell: a scratch folder at /out would hide spec.run.tmpfs[0]: declare a tmpfs at /out instead',
+    ]);
     expect(problems(['/a/1', '/b/1', '/c/1', '/d/1', '/e/1'].map((path, i) => ({ name: `n${i}`, path })))).toEqual([
       'spec.export.artifacts[4].path: /e/1 would need a scratch folder at /e, beyond the 4 a cell gets: declare a spec.run.tmpfs that holds these artifacts',
     ]);
