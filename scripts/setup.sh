@@ -9,7 +9,8 @@
 # (.tools/rootfs/busybox) · build (tsc -p tsconfig.build.json into dist/) · cluster (the Temporal server, its SQL
 # tool and the UI server, built from the Go module proxy into .tools/cluster for scripts/cluster.sh) · minio
 # (the MinIO server that the S3 artifact store's tests run, built from the Go module proxy into .tools/minio) ·
-# pyclient (PyPI temporalio in .tools/pyclient, for the Python client test).
+# pyclient (PyPI temporalio in .tools/pyclient, for the Python client test) · goclient (the Go client test's
+# program, built once into .tools/goclient with the Temporal Go SDK from the Go module proxy, to warm Go's caches).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +37,9 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_DIR=.tools/minio
 # The Temporal Python SDK that test/fixtures/clients/start_cell.py runs on.
 PYTHON_SDK_VERSION=1.35.0
+# The Go program of test/temporal/go-client.test.ts; its go.mod pins the Temporal Go SDK.
+GOCLIENT_MODULE=test/fixtures/clients/go
+GOCLIENT_DIR=.tools/goclient
 
 START_NS=$(date +%s%N)
 step() { printf 'setup: %-9s %s\n' "$1:" "$2"; }
@@ -255,6 +259,34 @@ else
   "$MINIO_DIR/minio" --version >>"$minio_log" 2>&1 || die minio "$MINIO_DIR/minio --version failed; see $minio_log"
   echo "$minio_want" >"$MINIO_DIR/stamp"
   step minio "built $MINIO_DIR/minio ($(du -m "$MINIO_DIR/minio" | cut -f1) MB) in $((SECONDS - t0)) s"
+fi
+
+# --- Go client -------------------------------------------------------------------------------------
+# test/temporal/go-client.test.ts builds its Go program itself, with the machine's go (GOTOOLCHAIN=local,
+# -mod=readonly, as here). Building it once here downloads the modules and fills Go's module and build
+# caches (outside the clone), so that the test's build takes seconds.
+if command -v go >/dev/null 2>&1; then
+  go_version=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null) || die goclient "go env GOVERSION failed"
+else
+  go_version=none
+fi
+goclient_want="go=$go_version module=$(cat "$GOCLIENT_MODULE"/{go.mod,go.sum,main.go} | sha256sum | cut -c1-16)"
+if [[ -f "$GOCLIENT_DIR/stamp" && "$(cat "$GOCLIENT_DIR/stamp")" == "$goclient_want" && -x "$GOCLIENT_DIR/start_cell" ]]; then
+  step goclient "$GOCLIENT_DIR/start_cell built with $go_version (skip)"
+else
+  [[ "$go_version" != none ]] || die goclient "go missing: install Go >= 1.26 (go.dev/dl; Debian 12's golang-go 1.19 is too old)"
+  IFS=. read -r go_major go_minor _ <<<"${go_version#go}"
+  ((go_major > 1 || (go_major == 1 && go_minor >= 26))) ||
+    die goclient "$go_version is too old for $GOCLIENT_MODULE/go.mod (needs Go >= 1.26): install a newer Go"
+  step goclient "building $GOCLIENT_MODULE into $GOCLIENT_DIR with $go_version (about a minute with empty Go caches)"
+  t0=$SECONDS
+  rm -rf "$GOCLIENT_DIR"
+  mkdir -p "$GOCLIENT_DIR"
+  goclient_log=$GOCLIENT_DIR/build.log
+  (cd "$GOCLIENT_MODULE" && GOFLAGS=-mod=readonly GOTOOLCHAIN=local go build -buildvcs=false -o "$ROOT/$GOCLIENT_DIR/start_cell" .) \
+    >"$goclient_log" 2>&1 || die goclient "go build in $GOCLIENT_MODULE failed; see $goclient_log"
+  echo "$goclient_want" >"$GOCLIENT_DIR/stamp"
+  step goclient "built $GOCLIENT_DIR/start_cell in $((SECONDS - t0)) s"
 fi
 
 elapsed_ms=$((($(date +%s%N) - START_NS) / 1000000))

@@ -39,6 +39,7 @@ import {
   type SandboxExit,
   type SandboxRef,
 } from '../src/contract/index.ts';
+import { ScheduledByIdKey } from '../src/contract/search-attributes.ts';
 import { cellIdOf } from '../src/document/cell-id.ts';
 import { cellEventTypes, destroyedData } from '../src/events/cloudevents.ts';
 import { CellEvents } from './cell-events.ts';
@@ -65,6 +66,9 @@ const PULL_PLACEMENT_PATCH = 'pull-placement';
 /** Search attributes and host timeout default to what admission finds (cell-input.ts). */
 const DEFAULTS_FROM_ADMISSION_PATCH = 'defaults-from-admission';
 
+/** A run started by a schedule that did not pass scheduleId (the Temporal CLI's, the UI's) names it too. */
+const SCHEDULE_ID_FROM_SCHEDULER_PATCH = 'schedule-id-from-scheduler';
+
 export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> {
   // Asked in the first activation, before the local activity: asked after it, a replay would meet
   // the marker in another workflow task than the first run did whenever the local activity's
@@ -84,9 +88,12 @@ export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> 
   // get what admission finds; until then, and if admission fails, none are written: an unregistered
   // attribute would fail every workflow task. Cells before this patch assumed they were there.
   const defaultsFromAdmission = patched(DEFAULTS_FROM_ADMISSION_PATCH);
+  const scheduledBy = patched(SCHEDULE_ID_FROM_SCHEDULER_PATCH)
+    ? workflowInfo().typedSearchAttributes.get(ScheduledByIdKey)
+    : undefined;
   const cell = new CellState({
     indexed: defaultsFromAdmission ? input.indexed === true : input.indexed !== false,
-    scheduleId: input.scheduleId,
+    scheduleId: input.scheduleId ?? scheduledBy,
   });
   setHandler(statusQuery, () => cell.toStatus());
   setHandler(killSignal, ({ reason }) => {

@@ -50,24 +50,24 @@ export interface CellResult {
   readonly cellId: string;
   readonly workflowId: string;
   readonly runId: string;
-  readonly hostId: string | undefined;
-  readonly sandboxId: string | undefined;
+  readonly hostId?: string | undefined;
+  readonly sandboxId?: string | undefined;
   readonly outcome: CellResultOutcome;
   /** The workload's own exit code, when it exited by itself or after a kill signal it trapped. */
-  readonly exitCode: number | undefined;
+  readonly exitCode?: number | undefined;
   readonly stdout: OutputTail;
   readonly stderr: OutputTail;
   /** ISO times: the workflow's start and end, and the sandbox's own start and end. */
   readonly startedAt: string;
   readonly endedAt: string;
-  readonly sandboxStartedAt: string | undefined;
-  readonly sandboxEndedAt: string | undefined;
+  readonly sandboxStartedAt?: string | undefined;
+  readonly sandboxEndedAt?: string | undefined;
   /** The warm sandbox the cell ran in (booted before it came, see the README's "Warm sandboxes"), when it did. */
   readonly warmSandbox?: string | undefined;
   readonly phases: PhaseDurations;
   /** Set when the cell could not be cleaned up completely (the reconciler finishes it). */
-  readonly cleanupError: string | undefined;
-  readonly scheduleId: string | undefined;
+  readonly cleanupError?: string | undefined;
+  readonly scheduleId?: string | undefined;
   /**
    * spec.export.artifacts as stored (name, sandbox path, bytes, sha256, where): never their content
    * (`client.artifacts`, `cellos artifacts` fetch it). Empty when the document exports none.
@@ -81,11 +81,11 @@ export interface CellResult {
 export interface CellStatus {
   readonly cellId: string;
   readonly phase: CellPhase;
-  readonly hostId: string | undefined;
-  readonly sandboxId: string | undefined;
-  readonly sandboxStartedAt: string | undefined;
-  readonly outcome: CellResultOutcome | undefined;
-  readonly killRequested: string | undefined;
+  readonly hostId?: string | undefined;
+  readonly sandboxId?: string | undefined;
+  readonly sandboxStartedAt?: string | undefined;
+  readonly outcome?: CellResultOutcome | undefined;
+  readonly killRequested?: string | undefined;
 }
 
 export interface KillSignalArgs {

@@ -111,4 +111,23 @@ describe('the installed package', () => {
     expect(await readdir(pkg)).not.toContain('test');
     expect(await readdir(join(pkg, 'dist'))).not.toContain('bench');
   });
+
+  it('ships the contract JSON Schemas, resolvable by name', async () => {
+    await writeFile(
+      join(app, 'schemas.mjs'),
+      `import { readFileSync } from 'node:fs';
+      const path = new URL(import.meta.resolve('cellos-gvisor/schemas/cell-result.schema.json'));
+      console.log(JSON.parse(readFileSync(path, 'utf8')).title);`,
+    );
+    const { stdout } = await run('node', ['schemas.mjs'], { cwd: app });
+    expect(stdout.trim()).toBe('cellWorkflow result');
+    expect((await readdir(join(app, 'node_modules', 'cellos-gvisor', 'schemas'))).sort()).toEqual([
+      'cell-document.schema.json',
+      'cell-input.schema.json',
+      'cell-kill.schema.json',
+      'cell-result.schema.json',
+      'cell-status.schema.json',
+      'contract.json',
+    ]);
+  });
 });

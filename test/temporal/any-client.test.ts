@@ -7,6 +7,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { CELL_WORKFLOW_TYPE } from '../../src/contract/index.ts';
 import { findTemporalCli } from '../../src/temporal/cli.ts';
 import { rawDocument } from '../helpers/documents.ts';
+import { expectMatchesSchema } from '../helpers/contract-schemas.ts';
 import { useTestBed } from '../helpers/temporal.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -65,6 +66,8 @@ describe('a cell started by the Temporal CLI', () => {
     );
     expect(out.stderr).toBe('');
     const result = resultOf(out.stdout);
+    // The payload as stored (the CLI's own printout shows empty arrays as null) is what schemas/ promises.
+    expectMatchesSchema('result', await bed.client.temporal.workflow.getHandle(`cell-${doc.spec.id}`).result());
     expect(result.outcome).toEqual({ kind: 'exited', code: 3 });
     expect(result.stdout.tail).toBe('from-cli\n');
     // The namespace has the attributes: the worker said so, so the cell is findable by its outcome.

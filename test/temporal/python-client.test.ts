@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../../src/project-root.ts';
 import { rawDocument } from '../helpers/documents.ts';
+import { expectMatchesSchema } from '../helpers/contract-schemas.ts';
 import { useTestBed } from '../helpers/temporal.ts';
 
 const run = promisify(execFile);
@@ -35,6 +36,9 @@ describe('a cell started from Python', () => {
       killed: { outcome: { kind: string; reason?: string } };
       phaseBeforeKill: string;
     };
+    // What another language receives is what schemas/ promises it.
+    expectMatchesSchema('result', out.result);
+    expectMatchesSchema('result', out.killed);
     expect(out.result.cellId).toBe(doc.spec.id);
     expect(out.result.outcome).toEqual({ kind: 'exited', code: 7 });
     expect(out.result.stdout.tail).toBe('from-python\n');

@@ -1,9 +1,10 @@
-// The commands about this host: `cellos bundle` and `cellos exec` (without Temporal), and `cellos doctor`
-// (whether this host can run cells, Temporal included).
+// The commands about this host: `cellos bundle` and `cellos exec` (without Temporal), `cellos schema`
+// (the workflow contract), and `cellos doctor` (whether this host can run cells, Temporal included).
 import { command, type CommandEntry } from '../command.ts';
 import { usageError } from '../exit.ts';
 import { stringFlag } from '../flags.ts';
 import { DOCUMENT_ARG } from '../help.ts';
+import { SCHEMA_NAMES, schemaFile, type SchemaName } from '../../contract/schema-names.ts';
 
 export const localCommands: Record<string, CommandEntry> = {
   bundle: command({
@@ -39,6 +40,27 @@ export const localCommands: Record<string, CommandEntry> = {
     positionals: ['file'],
     normalize: (v, [file]) => ({ file: file!, json: v.json === true }),
     load: async () => (await import('../commands/exec.ts')).exec,
+  }),
+  schema: command({
+    summary: 'print the workflow contract as JSON Schema, for clients in any language',
+    usage: `cellos schema <${SCHEMA_NAMES.join('|')}>`,
+    details: [
+      ...SCHEMA_NAMES.map((n) => `${n.padEnd(15)} ${schemaFile(n)}`),
+      '',
+      'document: a CellOS ExecutionCell document; input: what cellWorkflow takes ({"document": ...}, or the',
+      'document itself); result: what it returns; status: the answer of its status query; kill: the payload of',
+      'its kill signal; contract: the workflow type, task queue, signals, queries, failure types and search',
+      'attributes. The package ships the same files in schemas/.',
+    ],
+    options: {},
+    positionals: ['name'],
+    normalize: (_v, [name]) => {
+      if (!(SCHEMA_NAMES as readonly string[]).includes(name!)) {
+        throw usageError(`unknown schema ${JSON.stringify(name)} (one of: ${SCHEMA_NAMES.join(', ')})`);
+      }
+      return { name: name as SchemaName };
+    },
+    load: async () => (await import('../commands/schema.ts')).schema,
   }),
   doctor: command({
     summary: 'check that this host can run cells, and say what to fix',
