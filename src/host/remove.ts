@@ -13,6 +13,8 @@ import { findHostProcesses, isSupervisorAlive, killGroup, killPid, signalSupervi
 
 /** How long a supervisor gets to finish once its sandbox is killed or deleted. */
 const SUPERVISOR_EXIT_WAIT_MS = 5000;
+/** How long a removal waits for a sandbox that is still booting to take a signal. */
+const BOOT_WAIT_MS = 5000;
 
 /** Deletes the sandbox, its cgroups, bundle and record. Idempotent. */
 export async function remove(ctx: HostContext, handle: CellHandle): Promise<void> {
@@ -34,9 +36,19 @@ export async function remove(ctx: HostContext, handle: CellHandle): Promise<void
   if (supervisors.length > 0) {
     // SIGKILL lets `runsc run` return and remove its own container; `delete --force` of a container
     // that runsc run still holds stops it but then fails here ("context deadline exceeded").
-    const sent = await runsc
-      .kill(container, 'SIGKILL', { all: true, network: handle.network })
-      .catch(() => 'not-running' as const);
+    const kill = () =>
+      runsc.kill(container, 'SIGKILL', { all: true, network: handle.network }).catch(() => 'not-running' as const);
+    let sent = await kill();
+    // Removed right after its launch, a sandbox may still be booting: `runsc run` has not made the
+    // container yet, nothing takes the signal, and a delete now would run before the container
+    // exists (runsc run then boots it anyway, and killed later it leaves a stopped container in
+    // runsc's state). Retry until it takes the signal, its supervisor ends, or the wait is over.
+    for (const until = Date.now() + BOOT_WAIT_MS; sent !== 'sent' && handle.runscId === undefined;) {
+      if (Date.now() >= until || (await hasResult(handle.cellDir))) break;
+      if ((await waitGone(supervisors, id, 0)).length === 0) break;
+      await sleep(25);
+      sent = await kill();
+    }
     if (sent === 'sent') supervisors = await waitGone(supervisors, id, SUPERVISOR_EXIT_WAIT_MS);
     ended = await hasResult(handle.cellDir);
   }

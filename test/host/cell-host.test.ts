@@ -288,6 +288,19 @@ describe.each([
       expect(exit.stdout.tail).toBe('once\n');
       await host.remove(b);
     });
+
+    it('removes a cell at once right after its launch, while its sandbox still boots, leaving nothing', async () => {
+      // Removal used to delete a container runsc run had not made yet, wait 5 s for a supervisor
+      // that went on booting it, and leave it stopped in runsc's state (the leftovers check below).
+      for (const delayMs of [0, 30]) {
+        const handle = await host.launch(sh('sleep 20'), `early-${delayMs}`);
+        await new Promise((r) => setTimeout(r, delayMs));
+        const t0 = Date.now();
+        await host.remove(handle);
+        expect(Date.now() - t0).toBeLessThan(2500);
+        expect(await leftovers(host)).toEqual([]);
+      }
+    });
   });
 
   describe('bad input on the host', () => {
