@@ -92,13 +92,17 @@ skipped=$((skipped + vs))
 steps+=("vitest: $vp passed, $vf failed, $vs skipped, exit $vitest_rc ($((SECONDS - t0))s)")
 
 # --- Deno suite ----------------------------------------------------------------------------------------
-if [[ -d test/deno && -n "$(find test/deno -type f -print -quit)" ]]; then
-  deno_log="$RESULTS/deno.log"
-  note "deno: npx deno test -A --node-modules-dir=manual test/deno/"
-  t0=$SECONDS
-  NO_COLOR=1 npx deno test -A --node-modules-dir=manual test/deno/ 2>&1 | tee "$deno_log"
-  deno_rc=${PIPESTATUS[0]}
+# One run per permission set (deno.json's test:* tasks): most Deno tests run cell hosts in the test
+# process, which Deno allows only with --allow-all; the worker tests need narrow permissions only.
+deno_suite() {
+  local task=$1
+  local deno_log="$RESULTS/deno-$task.log"
+  note "deno ($task): npx deno task $task"
+  local t0=$SECONDS
+  NO_COLOR=1 npx deno task "$task" 2>&1 | tee "$deno_log"
+  local deno_rc=${PIPESTATUS[0]}
   # Deno's closing line: "ok | 3 passed (2 steps) | 0 failed | 1 ignored (1s)" or "FAILED | ...".
+  local line dp df di
   line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$deno_log" | tail -n 1)
   dp=$(sed -nE 's/^[A-Za-z]+ \| ([0-9]+) passed.*/\1/p' <<<"$line")
   df=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$line")
@@ -108,9 +112,14 @@ if [[ -d test/deno && -n "$(find test/deno -type f -print -quit)" ]]; then
   passed=$((passed + dp))
   failed=$((failed + df))
   skipped=$((skipped + di))
-  steps+=("deno: $dp passed, $df failed, $di ignored, exit $deno_rc ($((SECONDS - t0))s)")
-else
-  steps+=("deno: no files in test/deno (not run)")
+  steps+=("deno $task: $dp passed, $df failed, $di ignored, exit $deno_rc ($((SECONDS - t0))s)")
+}
+# Every test:* task of deno.json: test:allow-all runs every file of test/deno that no narrower task runs.
+deno_tasks=$(node -e 'const { tasks } = require("./deno.json"); for (const k in tasks) if (k.startsWith("test:")) console.log(k)')
+for task in $deno_tasks; do deno_suite "$task"; done
+if [[ -z "$deno_tasks" ]]; then
+  steps+=("deno: no test:* task in deno.json (not run)")
+  failed=$((failed + 1))
 fi
 
 summary

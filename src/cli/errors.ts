@@ -12,6 +12,7 @@ import { SearchAttributesMissingError } from '../client/cell-query.ts';
 import { ScheduleOptionsError } from '../client/schedule-options.ts';
 import { ConfigError } from '../config-error.ts';
 import { FAILURE_KIND, failureTypeOf, isCellFailureType } from '../contract/index.ts';
+import { DenoPermissionError, deniedPermission } from '../deno-permissions.ts';
 import { CellDocumentError } from '../document/errors.ts';
 import { RootfsError } from '../rootfs/errors.ts';
 import { UnsupportedPlatformError } from '../runsc/errors.ts';
@@ -21,6 +22,14 @@ import { CliExit, EXIT, failure, validationError } from './exit.ts';
 export function toCliExit(err: unknown): CliExit {
   if (err instanceof CliExit) return err;
   if (!(err instanceof Error)) return failure(`unexpected error: ${String(err)}`, err);
+  if (err instanceof DenoPermissionError) return new CliExit(EXIT.usage, err.message, { cause: err });
+  const denied = deniedPermission(err);
+  if (denied !== undefined) {
+    // Deno's own message names the permission, the path or address, and the flag that grants it.
+    return new CliExit(EXIT.usage, `Deno refused: ${denied.message} (docs/deno.md: the permissions of each command)`, {
+      cause: err,
+    });
+  }
   if (err instanceof CellDocumentError) {
     return validationError(
       'invalid cell document:',

@@ -2,8 +2,8 @@
 // flags (./flags.ts), lazily loads its handler, and turns what it returns or throws into an exit code
 // (./exit.ts, ./errors.ts). The only place that calls process.exit.
 //
-// Node runs the compiled file through bin/cellos.js; Deno runs this file as it is:
-//   deno run -A --node-modules-dir=manual src/cli/main.ts <command> ...
+// Node runs the compiled file through bin/cellos.js; Deno runs this file as it is, with the permissions
+// of deno.json's tasks (docs/deno.md): `deno task worker`, `deno task cellos <command> ...`.
 import { isGroup } from './command.ts';
 import { commands, findCommand } from './command-table.ts';
 import { toCliExit } from './errors.ts';
@@ -63,10 +63,19 @@ function report(label: string, err: unknown, io: CliIo): void {
   const exit = toCliExit(err);
   const lines = [`${label}: ${exit.message}`, ...exit.details.map((d) => `  ${d}`)];
   io.stderr.write(`${lines.join('\n')}\n`);
-  if (io.env.CELLOS_DEBUG === '1') {
+  if (debugging(io)) {
     for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
       if (!(e instanceof CliExit)) io.stderr.write(`${depth > 0 ? 'caused by: ' : ''}${e.stack ?? e.message}\n`);
     }
+  }
+}
+
+/** CELLOS_DEBUG=1; false when the variable may not be read (Deno without --allow-env for it). */
+function debugging(io: CliIo): boolean {
+  try {
+    return io.env.CELLOS_DEBUG === '1';
+  } catch {
+    return false;
   }
 }
 
@@ -115,7 +124,7 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
-// Deno runs this file directly (`deno run -A src/cli/main.ts ...`); Node goes through bin/cellos.js.
+// Deno runs this file directly (`deno task cellos ...`); Node goes through bin/cellos.js.
 if ((import.meta as ImportMeta & { main?: boolean }).main) {
   await runCli();
 }

@@ -32,6 +32,7 @@ import { createSpawner } from './spawner.ts';
 import { cellState, wait, type CellExit, type CellState, type WaitOptions } from './wait.ts';
 import { createWarmPool, warmRootfsProblem, type WarmPool } from './warm-pool.ts';
 import { createFolderStore, type FolderStore } from '../artifacts/folder-store.ts';
+import { requireHostPermissions } from '../deno-permissions.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import { exportArtifacts, notExported, type ExportedArtifacts } from './export-artifacts.ts';
 
@@ -113,6 +114,7 @@ export async function createCellHost(
   opts: CellHostOptions = {},
 ): Promise<CellHost> {
   if (process.platform !== 'linux') throw new UnsupportedPlatformError(process.platform);
+  await requireHostPermissions();
   const config = normalizeHostConfig(input, env);
   if (config.defaultRootfs === '') {
     throw new HostConfigError(

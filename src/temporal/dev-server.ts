@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { findTemporalCli } from './cli.ts';
 import { SEARCH_ATTRIBUTES } from '../contract/index.ts';
+import { deniedPermission } from '../deno-permissions.ts';
 
 export interface DevServerOptions {
   readonly stateDir: string;
@@ -111,8 +112,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   };
 }
 
+/** Whether something accepts connections there; rejects when this process may not connect (Deno without --allow-net for it). */
 export function isListening(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     const done = (ok: boolean) => {
       socket.destroy();
@@ -120,7 +122,12 @@ export function isListening(host: string, port: number, timeoutMs = 2000): Promi
     };
     socket.setTimeout(timeoutMs, () => done(false));
     socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    socket.once('error', (err) => {
+      socket.destroy();
+      // A refusal by Deno is not "nothing listens": saying so would send the user to start a server.
+      if (deniedPermission(err)) reject(err);
+      else resolve(false);
+    });
   });
 }
 

@@ -1,6 +1,7 @@
 // `cellos dev [--port 7233] [--ui-port 8233]`: a local Temporal dev server (SQLite under
 // <project>/.state/temporal, or CELLOS_DEV_STATE_DIR) and a worker, in the foreground. Ctrl-C stops
 // both: the worker first, then the server.
+import { requireHostPermissions } from '../../deno-permissions.ts';
 import type { CliIo, StopSignal } from '../io.ts';
 import { resolveTemporal } from '../temporal.ts';
 import { startWorker } from '../worker-runtime.ts';
@@ -17,6 +18,7 @@ export interface DevOutput {
 }
 
 export async function dev(opts: DevOptions, io: CliIo): Promise<DevOutput> {
+  await requireHostPermissions();
   const [{ embeddedServerSettings, startForegroundServer }, { workerConfigFromEnv }] = await Promise.all([
     import('../../worker/embedded.ts'),
     import('../../worker/config.ts'),

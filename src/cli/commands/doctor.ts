@@ -2,6 +2,7 @@
 // `cellos worker` would run them here, read from the same settings: runsc and its platform, cgroups,
 // the default rootfs, the state folders, Temporal, the namespace's search attributes and the host's
 // queue. Prints each check and what to fix; exits 1 when one failed (warnings do not count).
+import { requireHostPermissions } from '../../deno-permissions.ts';
 import type { CheckResult } from '../../doctor/result.ts';
 import type { CliIo } from '../io.ts';
 import { overrideEnv } from './worker-common.ts';
@@ -18,6 +19,8 @@ export interface DoctorOutput {
 }
 
 export async function doctor(opts: DoctorOptions, io: CliIo): Promise<DoctorOutput> {
+  // Under Deno without --allow-all its host checks would read nothing and report wrongly.
+  await requireHostPermissions();
   // The flags `cellos worker` takes, over the environment, as it applies them.
   const env = overrideEnv(io.env, { CELLOS_TASK_QUEUE: opts.taskQueue, CELLOS_HOST_ID: opts.hostId });
   const [{ doctorConfig }, { runDoctor }, { nodeHostProbe }, { nodeTemporalProbe }, report] = await Promise.all([

@@ -1,6 +1,7 @@
 // `cellos exec <file|-> [--json]`: one cell straight through this host's runsc, without Temporal.
 import type { CellExit } from '../../host/cell-host.ts';
 import { describeOutcome } from '../../cell/outcome.ts';
+import { requireHostPermissions } from '../../deno-permissions.ts';
 import { workerConfigFromEnv } from '../../worker/config.ts';
 import { readCellDocument } from '../document-input.ts';
 import { exitCodeForOutcome } from '../exit.ts';
@@ -23,6 +24,7 @@ const TAIL_BYTES = 1024 * 1024;
 export async function exec(opts: ExecOptions, io: CliIo): Promise<ExecOutput> {
   // No client validates it for this command: it is validated here.
   const doc = await readCellDocument(opts.file, io);
+  await requireHostPermissions();
   const cfg = workerConfigFromEnv(io.env);
   const { createCellHost, runCell } = await import('../../host/index.ts');
   // One cell: a warm pool would boot sandboxes for nobody.

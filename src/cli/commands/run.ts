@@ -11,6 +11,7 @@
 import type { CellRun } from '../../client/cell-client.ts';
 import type { CellResult } from '../../contract/index.ts';
 import { describeOutcome } from '../../cell/outcome.ts';
+import { requireHostPermissions } from '../../deno-permissions.ts';
 import { openCellClient, type OpenClient } from '../client.ts';
 import { ValidCell } from '../../client/valid-cell.ts';
 import { readDocumentJson } from '../document-input.ts';
@@ -49,6 +50,7 @@ export async function run(opts: RunOptions, io: CliIo): Promise<RunOutput> {
   const cfg = clientConfigFromEnv(io.env);
   // A worker runs in this command only on the embedded default; its settings are checked before anything starts.
   const workerCfg = cfg.temporal.address === undefined && opts.wait ? workerConfigFromEnv(io.env) : undefined;
+  if (workerCfg) await requireHostPermissions();
 
   const interrupts = interruptGate(io, document.parsed.spec.id);
   let worker: RunningWorker | undefined;

@@ -3,6 +3,7 @@
 // finish, a second signal stops at once) and shuts it down. Without TEMPORAL_ADDRESS it uses the embedded local
 // dev server (started detached if nothing listens on its port).
 import process from 'node:process';
+import { requireHostPermissions } from '../../deno-permissions.ts';
 import { memorySettingsInEffect } from '../../worker/memory-settings.ts';
 import type { CliIo, StopSignal } from '../io.ts';
 import { resolveTemporal } from '../temporal.ts';
@@ -21,6 +22,7 @@ export interface WorkerOutput {
 }
 
 export async function worker(opts: WorkerCommandOptions, io: CliIo): Promise<WorkerOutput> {
+  await requireHostPermissions();
   // Flags override the environment, through the same checks (workerConfigFromEnv).
   const env = overrideEnv(io.env, {
     CELLOS_TASK_QUEUE: opts.taskQueue,
