@@ -12,6 +12,7 @@ import { ARTIFACT_DEFAULTS, type ArtifactSettings } from '../artifacts/limits.ts
 import { s3StoreConfigFromEnv, type S3StoreConfig } from '../artifacts/s3-config.ts';
 import { DEFAULT_TASK_QUEUE } from '../contract/index.ts';
 import { parsePayloadKeys, type PayloadKeyring } from '../codec/keys.ts';
+import { compiled, compiledStateDir } from '../compiled.ts';
 import { ConfigError } from '../config-error.ts';
 import { HOST_DEFAULTS, MAX_WARM_POOL_SIZE, type HostConfigInput } from '../host/config.ts';
 import { LIMITS } from '../document/limits.ts';
@@ -63,10 +64,13 @@ export interface WorkerConfig extends ClientConfig {
 }
 
 export { projectRoot };
-/** Project-local state of the embedded default. */
-export const defaultStateDir = resolve(projectRoot, '.state');
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** State of the embedded default: project-local (<project>/.state), or a compiled binary's (see compiledStateDir). */
+export function defaultStateDir(env: Env): string {
+  return compiled ? compiledStateDir(env) : resolve(projectRoot, '.state');
+}
 
 /** TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS*: where the server is and how to reach it. */
 export function temporalConfigFromEnv(env: Env): TemporalConnectionConfig {
@@ -126,7 +130,7 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
   const client = clientConfigFromEnv(env);
   const stateDir =
     env.CELLOS_STATE_DIR ||
-    (client.temporal.address === undefined ? resolve(defaultStateDir, 'host') : '/var/lib/cellos');
+    (client.temporal.address === undefined ? resolve(defaultStateDir(env), 'host') : '/var/lib/cellos');
   const host = {
     ...hostSettings(env, stateDir),
     warmPoolSize: parseIntSetting(
@@ -179,7 +183,8 @@ function hostSettings(env: Env, stateDir: string): HostConfigInput & { hostId: s
     runscPath: env.CELLOS_RUNSC || 'runsc',
     stateDir,
     bundleDir: env.CELLOS_BUNDLE_DIR || undefined,
-    defaultRootfs: env.CELLOS_DEFAULT_ROOTFS || resolve(projectRoot, '.tools', 'rootfs', 'busybox'),
+    // A compiled binary has no .tools/ beside it: without CELLOS_DEFAULT_ROOTFS the host says so at start.
+    defaultRootfs: env.CELLOS_DEFAULT_ROOTFS || (compiled ? '' : resolve(projectRoot, '.tools', 'rootfs', 'busybox')),
     imageCacheDir: env.CELLOS_IMAGE_CACHE_DIR || undefined,
     artifactsDir: parseAbsolutePath('CELLOS_ARTIFACTS_DIR', env.CELLOS_ARTIFACTS_DIR),
     artifacts: artifactSettings(env),

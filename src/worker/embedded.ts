@@ -1,13 +1,13 @@
 // The embedded default: what `cellos run`, `cellos worker` and `cellos dev` use when TEMPORAL_ADDRESS is
 // not set. A local `temporal server start-dev` (SQLite under <project>/.state/temporal), started
 // detached so that it outlives one command and the next one reuses it, and a host whose state lives
-// under <project>/.state/host.
+// under <project>/.state/host. A compiled binary has no project: its .state is compiledStateDir's.
 //
 // Settings (environment), beside those of workerConfigFromEnv:
 //   CELLOS_DEV_PORT       gRPC port of the local dev server (default 7233)
 //   CELLOS_DEV_UI_PORT    port of its web UI (default 8233)
 //   CELLOS_DEV_STATE_DIR  its folder: SQLite file, log and the pid file temporal-server.pid
-//                         (default <project>/.state/temporal)
+//                         (default <project>/.state/temporal; see defaultStateDir)
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config-error.ts';
@@ -37,7 +37,7 @@ export function embeddedServerSettings(env: Env): EmbeddedServerSettings {
   const port = portSetting('CELLOS_DEV_PORT', env.CELLOS_DEV_PORT, 7233);
   const uiPort = portSetting('CELLOS_DEV_UI_PORT', env.CELLOS_DEV_UI_PORT, 8233);
   if (port === uiPort) throw new ConfigError(`CELLOS_DEV_PORT and CELLOS_DEV_UI_PORT must differ (both ${port})`);
-  const stateDir = env.CELLOS_DEV_STATE_DIR || resolve(defaultStateDir, 'temporal');
+  const stateDir = env.CELLOS_DEV_STATE_DIR || resolve(defaultStateDir(env), 'temporal');
   if (!stateDir.startsWith('/')) {
     throw new ConfigError(`CELLOS_DEV_STATE_DIR=${JSON.stringify(stateDir)} must be an absolute path`);
   }
