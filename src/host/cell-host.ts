@@ -11,7 +11,7 @@ import { createRunscDriver, type RunscDriver, type RunscPlatform } from '../runs
 import { UnsupportedPlatformError } from '../runsc/errors.ts';
 import { detectPlatform, runscVersion } from '../runsc/platform.ts';
 import { readOutputTail, readRecord, workloadStarted } from './cell-files.ts';
-import { detectCgroupMode, type CgroupMode } from './cgroups.ts';
+import { detectCgroupMode, removeCgroupParent, type CgroupMode } from './cgroups.ts';
 import {
   HostConfigError,
   checkStateHiddenOnHost,
@@ -234,6 +234,7 @@ export async function createCellHost(
       await ctx.warmPool?.stop();
       while (ctx.background.size > 0) await Promise.all([...ctx.background]);
       ctx.spawner.close();
+      await removeCgroupParent(ctx.cgroupMode, config.cgroupParent);
     },
     isPreparing: (sandboxId) => ctx.preparing.has(sandboxId) || (ctx.warmPool?.owns(sandboxId) ?? false),
     async exportArtifacts(handle, exit) {

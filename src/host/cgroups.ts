@@ -103,6 +103,17 @@ export async function removeCellCgroup(mode: CgroupMode, parent: string, sandbox
   await Promise.all(bases.map((base) => removeTree(join(base, parent, sandboxId))));
 }
 
+/**
+ * Removes the host's own parent folder (cellos/<host id>) from every controller when no cell folder is
+ * left in it: a host that stops leaves no empty folders behind. One still holding cells stays.
+ */
+export async function removeCgroupParent(mode: CgroupMode, parent: string): Promise<void> {
+  if (mode === 'none') return;
+  const bases = mode === 'v2' ? [ROOT] : (await readdir(ROOT).catch(() => [] as string[])).map((c) => join(ROOT, c));
+  // rmdir refuses a folder with cgroups in it (ENOTEMPTY, EBUSY): exactly the ones to keep.
+  await Promise.all(bases.map((base) => rmdir(join(base, parent)).catch(() => undefined)));
+}
+
 async function removeTree(dir: string): Promise<void> {
   let entries: string[];
   try {

@@ -36,21 +36,23 @@ export async function remove(ctx: HostContext, handle: CellHandle): Promise<void
   if (supervisors.length > 0) {
     // SIGKILL lets `runsc run` return and remove its own container; `delete --force` of a container
     // that runsc run still holds stops it but then fails here ("context deadline exceeded").
+    // 'failed': runsc kill itself failed (not a container that is not running): nothing to wait for.
     const kill = () =>
-      runsc.kill(container, 'SIGKILL', { all: true, network: handle.network }).catch(() => 'not-running' as const);
+      runsc.kill(container, 'SIGKILL', { all: true, network: handle.network }).catch(() => 'failed' as const);
     let sent = await kill();
     // Removed right after its launch, a sandbox may still be booting: `runsc run` has not made the
     // container yet, nothing takes the signal, and a delete now would run before the container
     // exists (runsc run then boots it anyway, and killed later it leaves a stopped container in
     // runsc's state). Retry until it takes the signal, its supervisor ends, or the wait is over.
-    for (const until = Date.now() + BOOT_WAIT_MS; sent !== 'sent' && handle.runscId === undefined;) {
+    for (const until = Date.now() + BOOT_WAIT_MS; sent === 'not-running' && handle.runscId === undefined;) {
       if (Date.now() >= until || (await hasResult(handle.cellDir))) break;
       if ((await waitGone(supervisors, id, 0)).length === 0) break;
       await sleep(25);
       sent = await kill();
     }
-    if (sent === 'sent') supervisors = await waitGone(supervisors, id, SUPERVISOR_EXIT_WAIT_MS);
     ended = await hasResult(handle.cellDir);
+    // Signalled, or its workload already ended (its result is written): its runsc run is returning.
+    if (sent === 'sent' || ended) supervisors = await waitGone(supervisors, id, SUPERVISOR_EXIT_WAIT_MS);
   }
   // runsc run removes its container when it returns; delete it ourselves when it did not.
   if (supervisors.length > 0 || !ended || (await runscKnows(ctx, container))) {

@@ -1,6 +1,6 @@
 // The worker's own metrics, recorded on the Temporal Runtime's metric meter: with
 // CELLOS_METRICS_ADDRESS set they are served beside Temporal's worker metrics on the Runtime's
-// Prometheus endpoint. Without a meter (unit tests, Deno, a Runtime without a metrics exporter)
+// Prometheus endpoint (under Node and Deno alike). Without a meter (unit tests, a Runtime without a metrics exporter)
 // every call is a no-op. The names below are exactly what Prometheus shows: the exporter adds no
 // `temporal_` prefix and no `_total` suffix to metrics made on the meter.
 import type { MetricMeter } from '@temporalio/common';

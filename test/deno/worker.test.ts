@@ -9,6 +9,7 @@ import type { CellResult } from '../../src/contract/index.ts';
 import { connectClient } from '../../src/worker/connection.ts';
 import { startTestDevServer, type TestDevServer } from '../helpers/dev-server.ts';
 import { shDocument, type RawCellDocument } from '../helpers/documents.ts';
+import { freePorts } from '../helpers/ports.ts';
 import {
   assert,
   rootfs,
@@ -43,9 +44,13 @@ function clientEnv(): Record<string, string> {
   return { TEMPORAL_ADDRESS: server!.address, CELLOS_TASK_QUEUE: taskQueue };
 }
 
+let metricsAddress = '';
+
 async function startWorker(address: string): Promise<WorkerUnderTest> {
   const stateDir = await Deno.makeTempDir({ prefix: 'cellos-denow-' });
+  metricsAddress = `127.0.0.1:${(await freePorts(1))[0]}`;
   const w = await startWorkerProcess('deno', {
+    CELLOS_METRICS_ADDRESS: metricsAddress,
     TEMPORAL_ADDRESS: address,
     CELLOS_TASK_QUEUE: taskQueue,
     CELLOS_HOST_ID: hostId,
@@ -196,6 +201,45 @@ Deno.test({
     assert(kill.code === 0, `kill exit ${kill.code}: ${kill.stderr}`);
     const result = await run.result();
     assert(result.outcome.kind === 'killed', `outcome ${JSON.stringify(result.outcome)}`);
+  },
+});
+
+// --- metrics and logs, as under Node -------------------------------------------------------------------
+
+Deno.test({
+  name: 'the Deno worker serves its cell metrics and writes JSON log lines with the cell id, as under Node',
+  ...shared,
+  async fn() {
+    const doc = shDocument('exit 4', { prefix: 'denow-metrics', ttlSeconds: 30 });
+    const result = await client!.run(doc);
+    assert(result.outcome.kind === 'exited' && result.outcome.code === 4, `outcome ${JSON.stringify(result.outcome)}`);
+    // Every cell of this file so far ran here: at least this one is counted, with its outcome.
+    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const value = (name: string, labels: string) =>
+      Number(new RegExp(`^${name}\\{[^}]*${labels}[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    assert(value('cellos_cells_started', `host="${hostId}"`) >= 1, `no cellos_cells_started:\n${text.slice(0, 2000)}`);
+    assert(value('cellos_cells_finished', 'outcome="exited"') >= 1, 'no cellos_cells_finished{outcome="exited"}');
+    assert(/^temporal_worker_task_slots_available\{/m.test(text), 'no Temporal worker metrics beside ours');
+    // stderr is no terminal: one JSON object per line, this cell's lines carrying its id and the host
+    // (read as the worker writes them: the last may come a moment after the result).
+    const mine = () =>
+      worker!
+        .log()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; cellId?: string; hostId?: string })
+        .filter((l) => l.cellId === doc.spec.id);
+    for (const until = Date.now() + 10_000; !mine().some((l) => l.msg === 'sandbox exited') && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(
+      mine().some((l) => l.msg === 'sandbox exited'),
+      `no JSON "sandbox exited" line of ${doc.spec.id}:\n${worker!.log().slice(-2000)}`,
+    );
+    assert(
+      mine().every((l) => typeof l.msg === 'string' && l.hostId === hostId),
+      `log lines: ${JSON.stringify(mine())}`,
+    );
   },
 });
 

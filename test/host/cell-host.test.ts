@@ -2,7 +2,7 @@
 // Every test runs twice: cells that boot their own sandbox (cold), and cells run in one of the
 // host's warm sandboxes (warmOnly makes sure each fitting cell gets one).
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCell } from '../../src/host/run-cell.ts';
@@ -369,6 +369,40 @@ describe.each([
       expect(await readFile(join(h.cellDir, log), 'utf8')).toMatch(/Exiting with status: 512\b/);
     } finally {
       await host.remove(h);
+    }
+  });
+});
+
+describe('shutdown', () => {
+  const parentFolders = async (parent: string) => {
+    const bases = ['/sys/fs/cgroup', ...(await readdir('/sys/fs/cgroup')).map((c) => join('/sys/fs/cgroup', c))];
+    const found = await Promise.all(
+      bases.map((b) =>
+        stat(join(b, parent)).then(
+          () => [join(b, parent)],
+          () => [],
+        ),
+      ),
+    );
+    return found.flat();
+  };
+
+  it('removes its empty cgroup folders, and keeps those that still hold a cell', async () => {
+    const host = await makeTestHost();
+    try {
+      const first = await host.launch(sh('true'), 'first');
+      await host.wait(first);
+      await host.remove(first);
+      const running = await host.launch(sh('sleep 30'), 'second');
+      expect(await parentFolders(host.config.cgroupParent)).not.toEqual([]);
+      await host.shutdown();
+      // A cell still runs in it: its folders stay.
+      expect(await parentFolders(host.config.cgroupParent)).not.toEqual([]);
+      await host.remove(running);
+      await host.shutdown();
+      expect(await parentFolders(host.config.cgroupParent)).toEqual([]);
+    } finally {
+      await host.cleanupDir();
     }
   });
 });
