@@ -88,9 +88,10 @@ export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> 
   // get what admission finds; until then, and if admission fails, none are written: an unregistered
   // attribute would fail every workflow task. Cells before this patch assumed they were there.
   const defaultsFromAdmission = patched(DEFAULTS_FROM_ADMISSION_PATCH);
-  const scheduledBy = patched(SCHEDULE_ID_FROM_SCHEDULER_PATCH)
-    ? workflowInfo().typedSearchAttributes.get(ScheduledByIdKey)
-    : undefined;
+  // Asked only by such a run (its start's search attributes are in history): other cells record no marker.
+  const scheduler =
+    input.scheduleId === undefined ? workflowInfo().typedSearchAttributes.get(ScheduledByIdKey) : undefined;
+  const scheduledBy = scheduler !== undefined && patched(SCHEDULE_ID_FROM_SCHEDULER_PATCH) ? scheduler : undefined;
   const cell = new CellState({
     indexed: defaultsFromAdmission ? input.indexed === true : input.indexed !== false,
     scheduleId: input.scheduleId ?? scheduledBy,
