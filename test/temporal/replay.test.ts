@@ -42,6 +42,7 @@ const PATHS = [
   'invalid-document',
   'host-lost',
   'killed-before-start',
+  'scheduled-by-temporal',
 ] as const;
 type PathName = (typeof PATHS)[number];
 
@@ -170,6 +171,39 @@ function recordHistories(): void {
       expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'killed while queued: changed my mind' });
       expect(r.sandboxStartedAt).toBeUndefined();
       await save('killed-before-start', handle.workflowId, handle.signaledRunId);
+    },
+    async 'scheduled-by-temporal'() {
+      // A schedule made without our client (as the Temporal CLI or the UI makes one): no scheduleId in
+      // the input, so the workflow takes it from TemporalScheduledById (its patch marker is recorded).
+      const d = doc('echo scheduled');
+      const scheduleId = `replay-schedule-${Date.now()}`;
+      const schedule = await bed.client.temporal.schedule.create({
+        scheduleId,
+        spec: { intervals: [{ every: '1h' }] },
+        state: { paused: true },
+        action: {
+          type: 'startWorkflow',
+          workflowType: CELL_WORKFLOW_TYPE,
+          workflowId: idOf(d),
+          taskQueue: bed.taskQueue,
+          args: [{ document: d }],
+        },
+      });
+      try {
+        await schedule.trigger();
+        let started: { workflowId: string; firstExecutionRunId: string } | undefined;
+        for (let i = 0; i < 100 && started === undefined; i++) {
+          started = (await schedule.describe()).info.recentActions[0]?.action.workflow;
+          if (started === undefined) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(started).toBeDefined();
+        const r = (await bed.client.temporal.workflow.getHandle(started!.workflowId).result()) as CellResult;
+        expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+        expect(r.scheduleId).toBe(scheduleId);
+        await save('scheduled-by-temporal', started!.workflowId, started!.firstExecutionRunId);
+      } finally {
+        await schedule.delete();
+      }
     },
   };
 
