@@ -5,7 +5,7 @@ import { isListening } from '../../src/temporal/dev-server.ts';
 import { DEV_SERVER_PID_FILE } from '../../src/worker/embedded.ts';
 import { shDocument } from '../helpers/documents.ts';
 import { freePorts } from '../helpers/ports.ts';
-import { assert, leftoversOf, root, rootfs, runProgram, taskFlags } from './processes.ts';
+import { assert, leftoversOf, root, rootfs, runProgram, spawnLogged, taskFlags } from './processes.ts';
 
 const shared = { sanitizeOps: false, sanitizeResources: false };
 
@@ -84,42 +84,27 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: 'cellos-deno-dev-' });
     const [port, uiPort] = await freePorts(2);
     const env = {
-      PATH: Deno.env.get('PATH') ?? '/usr/bin:/bin',
       CELLOS_DEV_STATE_DIR: `${dir}/temporal`,
       CELLOS_STATE_DIR: `${dir}/host`,
       CELLOS_HOST_ID: `denodev${Deno.pid}`,
       CELLOS_DEFAULT_ROOTFS: rootfs,
       TEMPORAL_CLI_PATH: Deno.env.get('TEMPORAL_CLI_PATH') ?? `${root}.tools/venv/bin/temporal`,
     };
-    const dev = new Deno.Command(Deno.execPath(), {
-      args: [
-        'run',
-        ...taskFlags('worker'),
-        'src/cli/main.ts',
-        'dev',
-        '--port',
-        String(port),
-        '--ui-port',
-        String(uiPort),
-      ],
-      cwd: root,
+    const {
+      child: dev,
+      reading,
+      log,
+    } = spawnLogged(
+      Deno.execPath(),
+      ['run', ...taskFlags('worker'), 'src/cli/main.ts', 'dev', '--port', String(port), '--ui-port', String(uiPort)],
       env,
-      clearEnv: true,
-      stdin: 'null',
-      stdout: 'null',
-      stderr: 'piped',
-    }).spawn();
-    let log = '';
-    const decoder = new TextDecoder();
-    const reading = (async () => {
-      for await (const chunk of dev.stderr) log += decoder.decode(chunk, { stream: true });
-    })();
+    );
     try {
-      for (const until = Date.now() + 60_000; !log.includes('Ctrl-C stops the worker');) {
-        assert(Date.now() < until, `cellos dev did not come up:\n${log}`);
+      for (const until = Date.now() + 60_000; !log().includes('Ctrl-C stops the worker');) {
+        assert(Date.now() < until, `cellos dev did not come up:\n${log()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      assert(log.includes(`Temporal UI at http://localhost:${uiPort}`), `stderr:\n${log}`);
+      assert(log().includes(`Temporal UI at http://localhost:${uiPort}`), `stderr:\n${log()}`);
       const doc = JSON.stringify(shDocument('echo via-deno-dev', { prefix: 'denodev', ttlSeconds: 30 }));
       const r = await runProgram('node', ['bin/cellos.js', 'run', '-'], {
         env: { TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
@@ -133,8 +118,8 @@ Deno.test({
     const status = await dev.status;
     await reading;
     try {
-      assert(status.code === 0, `cellos dev exited ${status.code}:\n${log.slice(-3000)}`);
-      assert(log.includes('stopping the worker, then the server'), `stderr:\n${log.slice(-3000)}`);
+      assert(status.code === 0, `cellos dev exited ${status.code}:\n${log().slice(-3000)}`);
+      assert(log().includes('stopping the worker, then the server'), `stderr:\n${log().slice(-3000)}`);
       assert(!(await isListening('127.0.0.1', port)), 'the dev server still listens');
       const left = await leftoversOf(env.CELLOS_STATE_DIR);
       assert(left.length === 0, `left behind:\n${left.join('\n')}`);

@@ -76,6 +76,24 @@ export async function startWorkerProcess(runtime: Runtime, env: Record<string, s
     runtime === 'deno'
       ? [Deno.execPath(), ['run', ...taskFlags('worker'), 'src/cli/main.ts', 'worker']]
       : ['node', ['bin/cellos.js', 'worker']];
+  const { child, reading, log } = spawnLogged(program, args, env);
+  const w: WorkerProcess = { runtime, child, reading, log };
+  const until = Date.now() + 60_000;
+  let exited = false;
+  void child.status.then(() => (exited = true));
+  while (!/^cellos: worker for host /m.test(log())) {
+    if (exited || Date.now() > until) throw new Error(`the ${runtime} worker did not start:\n${log().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return w;
+}
+
+/** Starts a program in the background with `env` (beside PATH) as its environment, reading its stderr. */
+export function spawnLogged(
+  program: string,
+  args: string[],
+  env: Record<string, string>,
+): { child: Deno.ChildProcess; reading: Promise<void>; log(): string } {
   const child = new Deno.Command(program, {
     args,
     cwd: root,
@@ -90,15 +108,7 @@ export async function startWorkerProcess(runtime: Runtime, env: Record<string, s
   const reading = (async () => {
     for await (const chunk of child.stderr) log += decoder.decode(chunk, { stream: true });
   })();
-  const w: WorkerProcess = { runtime, child, reading, log: () => log };
-  const until = Date.now() + 60_000;
-  let exited = false;
-  void child.status.then(() => (exited = true));
-  while (!/^cellos: worker for host /m.test(log)) {
-    if (exited || Date.now() > until) throw new Error(`the ${runtime} worker did not start:\n${log.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return w;
+  return { child, reading, log: () => log };
 }
 
 /** SIGTERM, then its exit (SIGKILL after 30 s); the exit status. */

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -123,4 +123,9 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
   await mkdir(dirname(path), { recursive: true });
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** innerText with runs of whitespace (line breaks of the JSON and markdown views) collapsed. */
+export async function textOf(locator: Locator): Promise<string> {
+  return (await locator.innerText()).replace(/\s+/g, ' ').trim();
 }

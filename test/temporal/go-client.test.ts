@@ -6,10 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { projectRoot } from '../../src/project-root.ts';
 import { rawDocument } from '../helpers/documents.ts';
-import { expectMatchesSchema } from '../helpers/contract-schemas.ts';
+import { expectStartCellOutput } from '../helpers/client-programs.ts';
 import { useTestBed } from '../helpers/temporal.ts';
 
 const run = promisify(execFile);
@@ -49,18 +49,6 @@ describe('a cell started from Go', () => {
       [inject('temporalAddress'), bed.taskQueue, JSON.stringify(doc), JSON.stringify(long)],
       { timeout: 90_000 },
     );
-    const out = JSON.parse(stdout) as {
-      result: { cellId: string; outcome: unknown; stdout: { tail: string } };
-      killed: { outcome: { kind: string; reason?: string } };
-      phaseBeforeKill: string;
-    };
-    // What another language receives is what schemas/ promises it.
-    expectMatchesSchema('result', out.result);
-    expectMatchesSchema('result', out.killed);
-    expect(out.result.cellId).toBe(doc.spec.id);
-    expect(out.result.outcome).toEqual({ kind: 'exited', code: 7 });
-    expect(out.result.stdout.tail).toBe('from-go\n');
-    expect(out.phaseBeforeKill).toBe('running');
-    expect(out.killed.outcome).toMatchObject({ kind: 'killed', reason: 'from go' });
+    expectStartCellOutput(stdout, doc.spec.id, 'from-go', 'from go');
   }, 100_000);
 });

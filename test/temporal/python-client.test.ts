@@ -5,10 +5,10 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, inject, it } from 'vitest';
 import { projectRoot } from '../../src/project-root.ts';
 import { rawDocument } from '../helpers/documents.ts';
-import { expectMatchesSchema } from '../helpers/contract-schemas.ts';
+import { expectStartCellOutput } from '../helpers/client-programs.ts';
 import { useTestBed } from '../helpers/temporal.ts';
 
 const run = promisify(execFile);
@@ -31,18 +31,6 @@ describe('a cell started from Python', () => {
       ],
       { timeout: 90_000 },
     );
-    const out = JSON.parse(stdout) as {
-      result: { cellId: string; outcome: unknown; stdout: { tail: string } };
-      killed: { outcome: { kind: string; reason?: string } };
-      phaseBeforeKill: string;
-    };
-    // What another language receives is what schemas/ promises it.
-    expectMatchesSchema('result', out.result);
-    expectMatchesSchema('result', out.killed);
-    expect(out.result.cellId).toBe(doc.spec.id);
-    expect(out.result.outcome).toEqual({ kind: 'exited', code: 7 });
-    expect(out.result.stdout.tail).toBe('from-python\n');
-    expect(out.phaseBeforeKill).toBe('running');
-    expect(out.killed.outcome).toMatchObject({ kind: 'killed', reason: 'from python' });
+    expectStartCellOutput(stdout, doc.spec.id, 'from-python', 'from python');
   });
 });

@@ -7,9 +7,8 @@
 // settings (/api/v1/settings) say StartWorkflowDisabled: false and DisableWriteActions: false.
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import type { Locator } from 'playwright-core';
 import { cellWorkflowId, CELL_WORKFLOW_TYPE, type CellResult } from '../../src/contract/index.ts';
-import { launchBrowser, saveScreenshot, screenshotPath, type TestBrowser } from '../helpers/browser.ts';
+import { launchBrowser, saveScreenshot, screenshotPath, textOf, type TestBrowser } from '../helpers/browser.ts';
 import { rawDocument } from '../helpers/documents.ts';
 import { useTestBed } from '../helpers/temporal.ts';
 
@@ -19,11 +18,6 @@ afterAll(async () => {
   // Before the bed closes (after-hooks run last-registered first), even if a step before it failed.
   await browser?.close();
 });
-
-/** innerText with runs of whitespace (line breaks of the JSON views) collapsed. */
-async function textOf(locator: Locator): Promise<string> {
-  return (await locator.innerText()).replace(/\s+/g, ' ').trim();
-}
 
 describe('Temporal UI Start Workflow form', () => {
   it('starts a cell from {"document": ...} that runs to its exit code and output', async () => {

@@ -3,8 +3,8 @@
 // details, search attributes) and the summaries of its activities and timer.
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, saveScreenshot, screenshotPath, type TestBrowser } from '../helpers/browser.ts';
+import type { Page } from 'playwright-core';
+import { launchBrowser, saveScreenshot, screenshotPath, textOf, type TestBrowser } from '../helpers/browser.ts';
 import { rawDocument } from '../helpers/documents.ts';
 import { expectNoLeftovers } from '../helpers/host.ts';
 import { useTestBed } from '../helpers/temporal.ts';
@@ -15,11 +15,6 @@ afterAll(async () => {
   // Before the bed closes (after-hooks run last-registered first), even if a step before it failed.
   await browser?.close();
 });
-
-/** innerText with runs of whitespace (line breaks of the JSON and markdown views) collapsed. */
-async function textOf(locator: Locator): Promise<string> {
-  return (await locator.innerText()).replace(/\s+/g, ' ').trim();
-}
 
 /** Clicks a tab of the workflow page and waits for its URL. */
 async function openTab(page: Page, testId: string, path: string): Promise<void> {
