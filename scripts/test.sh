@@ -52,6 +52,7 @@ check() {
   fi
 }
 check typecheck npx tsc --noEmit
+check deno-check npx deno task check
 check eslint npx eslint .
 check prettier npx prettier --check .
 check shellcheck shellcheck scripts/*.sh src/*/*.sh test/fixtures/bin/runsc
