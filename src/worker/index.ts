@@ -4,5 +4,10 @@ export * from './config.ts';
 export * from './connection.ts';
 export * from './log-format.ts';
 export * from './metrics.ts';
-export * from './workflow-bundle.ts';
+export {
+  loadWorkflowBundle,
+  workflowsPath,
+  writePrebuiltBundles,
+  type WorkflowBundleOptions,
+} from './workflow-bundle.ts';
 export * from './memory-settings.ts';
