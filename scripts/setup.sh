@@ -47,6 +47,15 @@ die() {
   printf 'setup: %-9s %s\n' "$1:" "$2" >&2
   exit 1
 }
+# The machine's own Go (not a toolchain it would fetch), at least 1.<minor>, or the step dies saying
+# why it needs that one. Sets go_version.
+require_go() {
+  local step=$1 minor=$2 why=$3 major m
+  command -v go >/dev/null 2>&1 || die "$step" "go missing: install Go >= 1.$minor ($why; Debian 12's golang-go 1.19 is too old)"
+  go_version=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null) || die "$step" "go env GOVERSION failed"
+  IFS=. read -r major m _ <<<"${go_version#go}"
+  ((major > 1 || (major == 1 && m >= minor))) || die "$step" "$go_version is too old: $why needs Go >= 1.$minor; install a newer Go"
+}
 
 # --- host ------------------------------------------------------------------------------------------
 missing=()
@@ -208,12 +217,7 @@ if [[ -f "$CLUSTER_DIR/stamp" && "$(cat "$CLUSTER_DIR/stamp")" == "$cluster_want
   [[ -x "$CLUSTER_DIR/bin/temporal-server" && -x "$CLUSTER_DIR/bin/temporal-sql-tool" && -x "$CLUSTER_DIR/bin/temporal-ui-server" ]]; then
   step cluster "temporal-server $CLUSTER_SERVER_VERSION, temporal-sql-tool, temporal-ui-server $CLUSTER_UI_VERSION built (skip)"
 else
-  command -v go >/dev/null 2>&1 ||
-    die cluster "go missing: install Go >= 1.21 (it fetches $CLUSTER_GOTOOLCHAIN itself; Debian 12's golang-go 1.19 is too old)"
-  go_version=$(go env GOVERSION 2>/dev/null) || die cluster "go env GOVERSION failed"
-  IFS=. read -r go_major go_minor _ <<<"${go_version#go}"
-  ((go_major > 1 || (go_major == 1 && go_minor >= 21))) ||
-    die cluster "$go_version is too old to fetch $CLUSTER_GOTOOLCHAIN (needs Go >= 1.21): install a newer Go"
+  require_go cluster 21 "fetching $CLUSTER_GOTOOLCHAIN"
   step cluster "building temporal-server $CLUSTER_SERVER_VERSION, temporal-sql-tool, temporal-ui-server $CLUSTER_UI_VERSION with $CLUSTER_GOTOOLCHAIN (~6 min with empty Go caches, seconds with warm ones)"
   t0=$SECONDS
   rm -rf "$CLUSTER_DIR"
@@ -247,8 +251,7 @@ minio_want="minio=$MINIO_VERSION toolchain=$CLUSTER_GOTOOLCHAIN"
 if [[ -f "$MINIO_DIR/stamp" && "$(cat "$MINIO_DIR/stamp")" == "$minio_want" && -x "$MINIO_DIR/minio" ]]; then
   step minio "$MINIO_DIR/minio $MINIO_VERSION built (skip)"
 else
-  command -v go >/dev/null 2>&1 ||
-    die minio "go missing: install Go >= 1.21 (it fetches $CLUSTER_GOTOOLCHAIN itself; Debian 12's golang-go 1.19 is too old)"
+  require_go minio 21 "fetching $CLUSTER_GOTOOLCHAIN"
   step minio "building github.com/minio/minio@$MINIO_VERSION into $MINIO_DIR with $CLUSTER_GOTOOLCHAIN (~3 min with empty Go caches, seconds with warm ones)"
   t0=$SECONDS
   rm -rf "$MINIO_DIR"
@@ -265,19 +268,12 @@ fi
 # test/temporal/go-client.test.ts builds its Go program itself, with the machine's go (GOTOOLCHAIN=local,
 # -mod=readonly, as here). Building it once here downloads the modules and fills Go's module and build
 # caches (outside the clone), so that the test's build takes seconds.
-if command -v go >/dev/null 2>&1; then
-  go_version=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null) || die goclient "go env GOVERSION failed"
-else
-  go_version=none
-fi
+# The test builds with the machine's go, so the stamp names it: a new Go builds again.
+require_go goclient 26 "$GOCLIENT_MODULE/go.mod"
 goclient_want="go=$go_version module=$(cat "$GOCLIENT_MODULE"/{go.mod,go.sum,main.go} | sha256sum | cut -c1-16)"
 if [[ -f "$GOCLIENT_DIR/stamp" && "$(cat "$GOCLIENT_DIR/stamp")" == "$goclient_want" && -x "$GOCLIENT_DIR/start_cell" ]]; then
   step goclient "$GOCLIENT_DIR/start_cell built with $go_version (skip)"
 else
-  [[ "$go_version" != none ]] || die goclient "go missing: install Go >= 1.26 (go.dev/dl; Debian 12's golang-go 1.19 is too old)"
-  IFS=. read -r go_major go_minor _ <<<"${go_version#go}"
-  ((go_major > 1 || (go_major == 1 && go_minor >= 26))) ||
-    die goclient "$go_version is too old for $GOCLIENT_MODULE/go.mod (needs Go >= 1.26): install a newer Go"
   step goclient "building $GOCLIENT_MODULE into $GOCLIENT_DIR with $go_version (about a minute with empty Go caches)"
   t0=$SECONDS
   rm -rf "$GOCLIENT_DIR"

@@ -15,9 +15,9 @@ import { cellDetails, cellSummary } from './details.ts';
 import { cellLogs, type FollowOptions, type LogChunk } from './logs.ts';
 import { sandboxProgressOf } from './progress.ts';
 import { CellSchedules } from './schedules.ts';
+import { hasCellSearchAttributes } from './search-attributes.ts';
 import { ValidCell } from './valid-cell.ts';
 import { cellQuery, cellSummaryOf, type CellFilter, type CellSummary } from './visibility.ts';
-import { SEARCH_ATTRIBUTES } from '../contract/index.ts';
 import { CellDocumentError } from '../document/errors.ts';
 import {
   ArtifactReadError,
@@ -296,12 +296,7 @@ export class CellClient {
    * upserts an unregistered attribute fails its workflow tasks, so the workflow is told instead.
    */
   hasSearchAttributes(): Promise<boolean> {
-    this.indexed ??= this.temporal.connection.operatorService
-      .listSearchAttributes({ namespace: this.temporal.options.namespace })
-      .then(
-        (res) => SEARCH_ATTRIBUTES.every((a) => a.name in (res.customAttributes ?? {})),
-        () => false,
-      );
+    this.indexed ??= hasCellSearchAttributes(this.temporal);
     return this.indexed;
   }
 

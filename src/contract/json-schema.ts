@@ -4,7 +4,7 @@
 // committed copies that the package ships and a test compares with.
 import { z } from 'zod';
 import { CellDocument } from '../document/schema.ts';
-import { FAILURE_KIND, failureTypes } from './failures.ts';
+import { FAILURE_KIND, failureTypes, type CellFailureType } from './failures.ts';
 import { CELL_WORKFLOW_TYPE, DEFAULT_TASK_QUEUE, queries, SEARCH_ATTRIBUTES, signals } from './names.ts';
 import { schemaFile, type SchemaName } from './schema-names.ts';
 import { CellResultSchema, CellStatusSchema, CellWorkflowInputSchema, KillSignalArgsSchema } from './schemas.ts';
@@ -49,7 +49,7 @@ export function contractSchema(name: SchemaName): Record<string, unknown> {
 
 /** The names a client of any language needs, with the schema of each payload. */
 function contractManifest(): Record<string, unknown> {
-  const meaning: Record<string, string> = {
+  const meaning: Record<CellFailureType, string> = {
     [failureTypes.invalidDocument]: 'the input or document breaks the schema; nothing touched a host',
     [failureTypes.rejected]: 'the host refused the document (mount, secret, rootfs); nothing left behind',
     [failureTypes.unplaceable]: 'no host of the cluster can ever run it (labels, memory)',
@@ -67,7 +67,7 @@ function contractManifest(): Record<string, unknown> {
     updates: {},
     failuresAre: 'the workflow fails with a non-retryable ApplicationFailure of one of these types',
     failures: Object.fromEntries(
-      Object.entries(FAILURE_KIND).map(([type, kind]) => [type, { kind, meaning: meaning[type] }]),
+      Object.entries(FAILURE_KIND).map(([type, kind]) => [type, { kind, meaning: meaning[type as CellFailureType] }]),
     ),
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((a) => [a.name, a.type])),
   };

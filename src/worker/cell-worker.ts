@@ -222,7 +222,7 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
         claimHere: opts.claimLocally === false ? undefined : createClaimHere(claimDeps),
         events: opts.eventsUrl !== undefined,
         blindIndex: blindIndexOf(opts.dataConverter),
-        searchAttributesRegistered: searchAttributesRegistered(client, namespace),
+        searchAttributesRegistered: searchAttributesRegistered(client),
         hostScheduleToStartSeconds: opts.hostScheduleToStartSeconds,
       }),
       ...createEventActivities({ eventsUrl: opts.eventsUrl, log }),

@@ -14,6 +14,7 @@ import {
   stopWorkerProcess,
   type Runtime,
   type WorkerProcess,
+  waitForOutput,
 } from './processes.ts';
 
 let server: TestDevServer | undefined;
@@ -67,7 +68,7 @@ for (const [first, second] of [
           ttlSeconds: 120,
         });
         const run = await client.start(doc);
-        await waitForOutput(client, doc.spec.id, 'started\n');
+        await waitForOutput(client, doc.spec.id, 'started\n', 30_000);
         const killedAt = Date.now();
         a.child.kill('SIGKILL');
         await a.child.status;
@@ -101,20 +102,4 @@ for (const [first, second] of [
       }
     },
   });
-}
-
-/** Until the running cell's output (its run activity's heartbeat) shows `text`; 30 s at most. */
-async function waitForOutput(client: CellClient, cellId: string, text: string): Promise<void> {
-  let seen = '';
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), 30_000);
-  try {
-    for await (const c of client.logs(cellId, { follow: true, pollMs: 100, signal: abort.signal })) {
-      if (c.stream === 'stdout') seen += c.text;
-      if (seen.includes(text)) return;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(`cell ${cellId} ended without printing ${JSON.stringify(text)} (it printed ${JSON.stringify(seen)})`);
 }

@@ -1,6 +1,7 @@
 // Processes of the Deno suite: programs run to their end, and workers (under Deno with the flags of
 // deno.json's `worker` task, or under Node as bin/cellos.js) started in the background, stopped or
-// SIGKILLed, and checked for what they leave behind.
+// SIGKILLed, and checked for what they leave behind; and a running cell's output, followed.
+import type { CellClient } from '../../src/client/index.ts';
 
 export const root = new URL('../../', import.meta.url).pathname;
 export const rootfs = Deno.env.get('CELLOS_DEFAULT_ROOTFS') ?? `${root}.tools/rootfs/busybox`;
@@ -149,4 +150,20 @@ export async function leftoversOf(stateDir: string): Promise<string[]> {
     if (cmd.includes(stateDir)) found.push(`process ${entry.name}: ${cmd.replace(/\0/g, ' ').slice(0, 120)}`);
   }
   return found;
+}
+
+/** Until the running cell's output (its run activity's heartbeat) shows `text`; `withinMs` at most. */
+export async function waitForOutput(client: CellClient, cellId: string, text: string, withinMs: number): Promise<void> {
+  let seen = '';
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), withinMs);
+  try {
+    for await (const c of client.logs(cellId, { follow: true, pollMs: 100, signal: abort.signal })) {
+      if (c.stream === 'stdout') seen += c.text;
+      if (seen.includes(text)) return;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error(`cell ${cellId} ended without printing ${JSON.stringify(text)} (it printed ${JSON.stringify(seen)})`);
 }

@@ -18,6 +18,7 @@ import {
   stopWorkerProcess,
   taskFlags,
   type WorkerProcess,
+  waitForOutput,
 } from './processes.ts';
 
 const taskQueue = `deno-worker-${Deno.pid}`;
@@ -179,7 +180,7 @@ Deno.test({
   async fn() {
     const doc = sleeper('denow-kill', 60);
     const run = await client!.start(doc);
-    await waitForOutput(doc.spec.id, 'ready\n');
+    await waitForOutput(client!, doc.spec.id, 'ready\n', 20_000);
     const asked = performance.now();
     await client!.kill(doc.spec.id, 'deno test');
     const result = await run.result();
@@ -194,7 +195,7 @@ Deno.test({
   async fn() {
     const doc = sleeper('denow-nodekill', 60);
     const run = await client!.start(doc);
-    await waitForOutput(doc.spec.id, 'ready\n');
+    await waitForOutput(client!, doc.spec.id, 'ready\n', 20_000);
     const logs = await runProgram('node', ['bin/cellos.js', 'logs', doc.spec.id], { env: clientEnv() });
     assert(logs.code === 0 && logs.stdout === 'ready\n', `logs exit ${logs.code}: ${logs.stdout}${logs.stderr}`);
     const kill = await runProgram('node', ['bin/cellos.js', 'kill', doc.spec.id], { env: clientEnv() });
@@ -242,22 +243,6 @@ Deno.test({
     );
   },
 });
-
-/** Until the running cell's output (its run activity's heartbeat) shows `text`; 20 s at most. */
-async function waitForOutput(cellId: string, text: string): Promise<void> {
-  let seen = '';
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), 20_000);
-  try {
-    for await (const c of client!.logs(cellId, { follow: true, pollMs: 100, signal: abort.signal })) {
-      if (c.stream === 'stdout') seen += c.text;
-      if (seen.includes(text)) return;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(`cell ${cellId} ended without printing ${JSON.stringify(text)} (it printed ${JSON.stringify(seen)})`);
-}
 
 // --- missing permissions ------------------------------------------------------------------------------
 

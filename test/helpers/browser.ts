@@ -129,3 +129,18 @@ export async function saveScreenshot(page: Page, name: string): Promise<string> 
 export async function textOf(locator: Locator): Promise<string> {
   return (await locator.innerText()).replace(/\s+/g, ' ').trim();
 }
+
+/** Clicks a tab of the UI's workflow page and waits for its URL. */
+export async function openTab(page: Page, testId: string, path: string): Promise<void> {
+  await page.getByTestId(testId).click();
+  await page.waitForURL((url) => url.pathname.endsWith(`/${path}`));
+}
+
+/** The Result JSON view of the workflow page's history tab (written against UI 2.54.1). */
+export function resultJsonView(page: Page): Locator {
+  return page
+    .getByTestId('input-and-result')
+    .locator('div', { has: page.locator('h3', { hasText: /^Result$/ }) })
+    .locator('.cm-content')
+    .last();
+}

@@ -1,31 +1,17 @@
 // Any Temporal client starts a cell: here the Temporal CLI, with nothing but the CellOS document
 // (wrapped or bare), against a real worker: the cell runs to its exit code, search attributes and
 // host timeout come from the worker, a bad input fails at once, and signals and queries work.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CELL_WORKFLOW_TYPE } from '../../src/contract/index.ts';
-import { findTemporalCli } from '../../src/temporal/cli.ts';
 import { rawDocument } from '../helpers/documents.ts';
 import { expectMatchesSchema } from '../helpers/contract-schemas.ts';
+import { temporalCli } from '../helpers/temporal-cli.ts';
 import { useTestBed } from '../helpers/temporal.ts';
 import { until } from '../helpers/wait.ts';
 
-const run = promisify(execFile);
 const bed = useTestBed();
 
-/** `temporal workflow <args>` against the test server; stdout, stderr and the exit code. */
-async function temporal(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const cli = await findTemporalCli();
-  return run(cli, ['workflow', ...args, '--address', inject('temporalAddress')], { timeout: 60_000 }).then(
-    (r) => ({ ...r, code: 0 }),
-    (err: { stdout?: string; stderr?: string; code?: number }) => ({
-      stdout: err.stdout ?? '',
-      stderr: err.stderr ?? '',
-      code: err.code ?? 1,
-    }),
-  );
-}
+const temporal = (args: string[]) => temporalCli('workflow', args);
 
 /** `temporal workflow <verb>` of cellWorkflow on the bed's task queue, with `input` as JSON text. */
 function cellCommand(verb: 'execute' | 'start', workflowId: string, input: string, ...more: string[]) {

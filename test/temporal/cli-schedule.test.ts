@@ -2,31 +2,17 @@
 // input, runs cells on a real worker: triggered, it starts cell-<id>-<time>, which exits with the
 // document's code and output. Our own tooling names its schedule too, although its input has no
 // scheduleId: the workflow takes it from Temporal's TemporalScheduledById.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cellWorkflowId, CELL_WORKFLOW_TYPE, SCHEDULED_BY_ID, type CellResult } from '../../src/contract/index.ts';
 import { CellScheduleIdKey, ScheduledByIdKey } from '../../src/contract/search-attributes.ts';
-import { findTemporalCli } from '../../src/temporal/cli.ts';
 import { rawDocument } from '../helpers/documents.ts';
+import { temporalCli } from '../helpers/temporal-cli.ts';
 import { useTestBed } from '../helpers/temporal.ts';
 import { until } from '../helpers/wait.ts';
 
-const run = promisify(execFile);
 const bed = useTestBed();
 
-/** `temporal schedule <args>` against the test server; stdout, stderr and the exit code. */
-async function schedule(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const cli = await findTemporalCli();
-  return run(cli, ['schedule', ...args, '--address', inject('temporalAddress')], { timeout: 60_000 }).then(
-    (r) => ({ ...r, code: 0 }),
-    (err: { stdout?: string; stderr?: string; code?: number }) => ({
-      stdout: err.stdout ?? '',
-      stderr: err.stderr ?? '',
-      code: err.code ?? 1,
-    }),
-  );
-}
+const schedule = (args: string[]) => temporalCli('schedule', args);
 
 /** Runs `temporal schedule <args>` and fails the test, with the CLI's output, unless it exits 0. */
 async function scheduleOk(args: string[]): Promise<string> {

@@ -8,7 +8,15 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { cellWorkflowId, CELL_WORKFLOW_TYPE, type CellResult } from '../../src/contract/index.ts';
-import { launchBrowser, saveScreenshot, screenshotPath, textOf, type TestBrowser } from '../helpers/browser.ts';
+import {
+  launchBrowser,
+  openTab,
+  resultJsonView,
+  saveScreenshot,
+  screenshotPath,
+  textOf,
+  type TestBrowser,
+} from '../helpers/browser.ts';
 import { rawDocument } from '../helpers/documents.ts';
 import { useTestBed } from '../helpers/temporal.ts';
 
@@ -64,14 +72,9 @@ describe('Temporal UI Start Workflow form', () => {
     // The toast links to the run it started; its page shows it completed, with the cell's result.
     await started.click();
     await page.waitForURL((url) => url.pathname.includes(`/workflows/${workflowId}/${result.runId}`));
-    await page.getByTestId('history-tab').click();
-    await page.waitForURL((url) => url.pathname.endsWith('/history'));
+    await openTab(page, 'history-tab', 'history');
     await expect.poll(() => textOf(page.getByTestId('execution-status'))).toMatch(/^completed$/i);
-    const resultJson = page
-      .getByTestId('input-and-result')
-      .locator('div', { has: page.locator('h3', { hasText: /^Result$/ }) })
-      .locator('.cm-content')
-      .last();
+    const resultJson = resultJsonView(page);
     await resultJson.filter({ hasText: '"exitCode": 3' }).waitFor();
     expect(await textOf(resultJson)).toContain('"tail": "from-ui');
     await saveScreenshot(page, 'start-workflow-completed');

@@ -3,8 +3,15 @@
 // details, search attributes) and the summaries of its activities and timer.
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import type { Page } from 'playwright-core';
-import { launchBrowser, saveScreenshot, screenshotPath, textOf, type TestBrowser } from '../helpers/browser.ts';
+import {
+  launchBrowser,
+  openTab,
+  resultJsonView,
+  saveScreenshot,
+  screenshotPath,
+  textOf,
+  type TestBrowser,
+} from '../helpers/browser.ts';
 import { rawDocument } from '../helpers/documents.ts';
 import { expectNoLeftovers } from '../helpers/host.ts';
 import { useTestBed } from '../helpers/temporal.ts';
@@ -15,12 +22,6 @@ afterAll(async () => {
   // Before the bed closes (after-hooks run last-registered first), even if a step before it failed.
   await browser?.close();
 });
-
-/** Clicks a tab of the workflow page and waits for its URL. */
-async function openTab(page: Page, testId: string, path: string): Promise<void> {
-  await page.getByTestId(testId).click();
-  await page.waitForURL((url) => url.pathname.endsWith(`/${path}`));
-}
 
 describe('Temporal UI', () => {
   it('shows a finished cell: found by its id, with its summary, outcome and activity summaries', async () => {
@@ -72,11 +73,7 @@ describe('Temporal UI', () => {
 
     // Event history: the result JSON, the static summary and the summaries of each step.
     await openTab(page, 'history-tab', 'history');
-    const resultJson = page
-      .getByTestId('input-and-result')
-      .locator('div', { has: page.locator('h3', { hasText: /^Result$/ }) })
-      .locator('.cm-content')
-      .last();
+    const resultJson = resultJsonView(page);
     await resultJson.filter({ hasText: '"exitCode": 3' }).waitFor();
     const resultText = await textOf(resultJson);
     expect(resultText).toContain(`"cellId": "${cellId}"`);
