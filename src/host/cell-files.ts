@@ -85,9 +85,16 @@ export const cellFile = {
 } as const;
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp`;
+  const tmp = tempPathFor(path);
   await writeFile(tmp, `${JSON.stringify(value)}\n`, { mode: 0o600 });
   await rename(tmp, path);
+}
+
+let temps = 0;
+/** A temporary file's path of its own: two writers of one file at once (a kill and a start) each
+ * rename theirs; with one shared name, the second rename found nothing (ENOENT). */
+export function tempPathFor(path: string): string {
+  return `${path}.${process.pid}-${temps++}.tmp`;
 }
 
 export async function readJson<T>(path: string): Promise<T | undefined> {

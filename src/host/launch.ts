@@ -1,10 +1,10 @@
 // Starting a prepared cell: hand its folder to the spawner, whose supervisor runs `runsc run` with
 // the launch.env that prepare wrote; or, for a cell in a warm sandbox, open the gate its supervisor
 // waits at. Safe to retry at any point: a sandbox id is launched once.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { link, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cellFile, pathExists, readKill, readSupervisorPid, writeNeverStarted } from './cell-files.ts';
+import { cellFile, pathExists, readKill, readSupervisorPid, tempPathFor, writeNeverStarted } from './cell-files.ts';
 import { signalSupervisor } from './processes.ts';
 import type { CellHandle, HostContext } from './context.ts';
 
@@ -59,12 +59,22 @@ async function openGate(ctx: HostContext, handle: CellHandle): Promise<{ supervi
   return { supervisorPid: pid };
 }
 
-/** The gate file of a warm cell's supervisor; "stop" is never turned back into "go". */
+/**
+ * The gate file of a warm cell's supervisor; "stop" is never turned back into "go": go is linked
+ * into place only where no gate is yet (link never replaces), stop is renamed over anything.
+ */
 export async function writeGate(handle: CellHandle, word: 'go' | 'stop'): Promise<void> {
   const path = join(handle.cellDir, cellFile.gate);
-  if (word === 'go' && (await readFile(path, 'utf8').catch(() => '')).startsWith('stop')) return;
-  await writeFile(`${path}.tmp`, `${word}\n`);
-  await rename(`${path}.tmp`, path);
+  const tmp = tempPathFor(path);
+  await writeFile(tmp, `${word}\n`);
+  if (word === 'stop') return rename(tmp, path);
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
 }
 
 /** Asks the spawner for the cell's supervisor; launch.requested tells a retry that it was asked. */

@@ -50,9 +50,15 @@ if [ "$mode" = boot ]; then
   exit 0
 fi
 # The fifos live in pipes/, outside the folder a waiter watches (Deno's watcher opens what changes).
+# One supervisor per cell: the first to create pipes/owner (O_EXCL under set -C; true, not the
+# special builtin :, whose failed redirection would end the shell) has the cell, and a second one
+# started for it (a launch retried while the first was slow to start) exits here. mkfifo of both
+# fifos was no such claim: two racing supervisors could each make one, and both exit.
+set -C
+{ true > "$dir/pipes/owner"; } 2> /dev/null || exit 97
+set +C
 mkfifo -m 600 "$dir/pipes/out" "$dir/pipes/err" || exit 97
-# The pid once the fifos are ours: a second supervisor started for the same cell (a launch retried
-# while the first was slow to start) stops at mkfifo above, without taking the pid file.
+# The pid once the cell is ours: a second supervisor never takes the pid file.
 echo $$ > "$dir/supervisor.pid"
 # head -c reads no byte past the cap (wc counts the rest exactly), and unbuffered (stdbuf -o0) it
 # writes each read at once, so logs -f sees lines as they come. Not dd: with iflag=count_bytes it

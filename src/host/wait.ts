@@ -1,6 +1,7 @@
 // Where a cell stands and how it ended, from its files alone (nothing polls runsc): the
 // supervisor's record becomes the CellExit, or the cell is lost when its supervisor is gone
 // without one.
+import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { outcomeOf } from '../cell/outcome.ts';
 import { EMPTY_OUTPUT } from '../cell/output.ts';
@@ -79,6 +80,7 @@ async function waitWatching(
       if (Date.now() - missingSince > LOST_AFTER_MS) {
         const again = await collect(ctx, handle);
         if (again) return again;
+        await logLost(ctx, handle, st);
         return lostExit(
           handle,
           st === 'lost'
@@ -146,6 +148,21 @@ async function runscFailure(handle: CellHandle, code: number): Promise<string> {
   const command = warm ? `runsc exec in warm sandbox ${handle.runscId}` : 'runsc run';
   const hostname = hostnameErr?.text.trim() ? `\nsetting the hostname: ${hostnameErr.text.trim()}` : '';
   return `${command} exited ${code} for cell ${handle.cellId} (sandbox ${handle.sandboxId})${errors ? `:\n${errors}` : ''}${hostname}${stderr.text ? `\nstderr: ${stderr.text.trim()}` : ''}`;
+}
+
+/** What the cell's folder held when it was called lost: the only evidence of how it got there. */
+async function logLost(ctx: HostContext, handle: CellHandle, state: CellState): Promise<void> {
+  const files = await readdir(handle.cellDir).catch((err: NodeJS.ErrnoException) => [`(${err.code ?? 'unreadable'})`]);
+  ctx.log('cell lost: its supervisor is gone without a record', {
+    cellId: handle.cellId,
+    sandboxId: handle.sandboxId,
+    hostId: handle.hostId,
+    phase: 'run',
+    state,
+    supervisorPid: await readSupervisorPid(handle.cellDir),
+    files: files.sort().join(' '),
+    ...(handle.runscId !== undefined ? { warm: handle.runscId } : {}),
+  });
 }
 
 function lostExit(handle: CellHandle, reason: string): CellExit {

@@ -5,6 +5,7 @@
 // purpose. Then every cell must have its true outcome, none of the cells in flight across the server
 // restart may be lost, and no host may keep anything.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,9 @@ interface Host {
   proc?: ChildProcess;
   exited?: Promise<void>;
   stopping?: boolean;
+  /** The last 20 kB of the current worker's stderr; every worker's whole stderr is in logFile. */
   log: string;
+  readonly logFile: string;
 }
 
 type Expected =
@@ -124,6 +127,7 @@ export function describeChaos(opts: ChaosOptions): void {
         stateDir: join(dir, `host-${name}`),
         failpoints: join(dir, `fp-${name}`),
         log: '',
+        logFile: join(dir, `host-${name}.log`),
       };
       await mkdir(host.failpoints, { recursive: true });
       hosts.push(host);
@@ -240,12 +244,19 @@ async function runChaos(chaos: Chaos): Promise<void> {
         `started ${r?.startedAt}, sandbox ${r?.sandboxStartedAt} to ${r?.sandboxEndedAt}, ` +
         `phases ${JSON.stringify(r?.phases)}, stdout ${JSON.stringify(r?.stdout.tail.slice(-200))}`,
     );
-    // What the hosts said about it (the last 20 kB of each host's log) and about its warm sandbox.
+    // What the hosts said about it, its sandbox and its warm sandbox, from every worker process's log.
     const warm = r?.warmSandbox ?? /warm sandbox (cellos-warm_+-[0-9a-f]+)/.exec(JSON.stringify(r?.outcome))?.[1];
+    const lost = /"warm":"(cellos-warm_+-[0-9a-f]+)"/;
     for (const h of hosts) {
-      for (const line of h.log.split('\n')) {
-        if (line.includes(c.id) || (warm !== undefined && line.includes(warm)))
-          log(`  ${h.name}: ${line.slice(0, 400)}`);
+      const lines = (await readFile(h.logFile, 'utf8').catch(() => '')).split('\n');
+      const ids = new Set([c.id, r?.sandboxId, warm].filter((x): x is string => x !== undefined && x !== ''));
+      // The warm sandbox a lost cell had is named only in the host's own lines about it.
+      for (const line of lines) {
+        const named = line.includes(c.id) ? lost.exec(line)?.[1] : undefined;
+        if (named !== undefined) ids.add(named);
+      }
+      for (const line of lines) {
+        if ([...ids].some((id) => line.includes(id))) log(`  ${h.name}: ${line.slice(0, 600)}`);
       }
     }
   }
@@ -301,6 +312,7 @@ function startWorker(chaos: Chaos, host: Host): void {
   });
   proc.stderr?.on('data', (d: Buffer) => {
     host.log = (host.log + String(d)).slice(-20_000);
+    appendFileSync(host.logFile, d);
   });
   host.proc = proc;
   host.exited = new Promise((r) => proc.once('exit', () => r()));
