@@ -113,8 +113,12 @@ export function createEventActivities({
   };
 }
 
-/** A quick try waits this long for the receiver: the cell's workflow task waits for it. */
-const QUICK_TRY_TIMEOUT_MS = 2_000;
+/**
+ * A quick try waits this long for the receiver: the cell's workflow task waits for it, so a receiver
+ * that hangs costs the cell this much once (later events queue behind it without a try of their
+ * own). A receiver slower than this still gets every event, from cellEventsWorkflow.
+ */
+const QUICK_TRY_TIMEOUT_MS = 500;
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

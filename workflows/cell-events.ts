@@ -21,7 +21,7 @@ import {
 } from '../src/events/cloudevents.ts';
 
 const quick = proxyLocalActivities<Pick<EventActivities, 'tryDeliverCellEvents'>>({
-  // The activity gives each POST 2 s; one try only: a retry is cellEventsWorkflow's job.
+  // The activity gives each POST 0.5 s; one try only: a retry is cellEventsWorkflow's job.
   startToCloseTimeout: '15s',
   retry: { maximumAttempts: 1 },
   summary: 'deliver the cell events (one try)',

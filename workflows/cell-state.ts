@@ -27,6 +27,8 @@ export class CellState {
   /** The run activity's report, once the sandbox has ended. */
   exit: SandboxExit | undefined;
   cleanupError: string | undefined;
+  /** The failure type the workflow fails with, once it does (the failed event's reason). */
+  failureType: string | undefined;
   private current: CellPhase = 'placing';
   private readonly phases: PhaseDurations = {};
   private readonly startedAtMs = Date.now();

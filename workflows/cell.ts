@@ -164,8 +164,10 @@ export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> 
     } else if (isHostLost(err)) {
       cell.end({ kind: 'host-lost', reason: `host ${cell.hostId} did not pick up the cell's work in time` });
     } else {
+      const failure = toWorkflowFailure(err);
       cell.end({ kind: 'failed', error: messageOf(err) });
-      throw toWorkflowFailure(err);
+      cell.failureType = failure.type ?? undefined;
+      throw failure;
     }
   } finally {
     // Runs on success, failure, deadline and cancellation alike (not on terminate: the reconciler
@@ -202,7 +204,9 @@ function emitEnd(events: CellEvents, cell: CellState, admitted: Admission, start
     });
   }
   if (outcome.kind === 'failed') {
-    events.emit(cellEventTypes.failed, where, { ...ids, reason: 'cell_failed', message: outcome.error });
+    // CellOS has no code for these: the failure type says which (e.g. CellRejectedByHost).
+    const reason = cell.failureType ?? 'cell_failed';
+    events.emit(cellEventTypes.failed, where, { ...ids, reason, message: outcome.error });
   }
   if (started) events.emit(cellEventTypes.destroyed, where, destroyedData(ids.cellId, ids.runId, outcome));
 }

@@ -3,10 +3,15 @@
 import type { Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../contract/index.ts';
 
+/** The cell search attributes the namespace lacks; undefined when the server cannot say. */
+export function missingCellSearchAttributes(client: Client): Promise<string[] | undefined> {
+  return client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace }).then(
+    (res) => SEARCH_ATTRIBUTES.filter((a) => !(a.name in (res.customAttributes ?? {}))).map((a) => a.name),
+    () => undefined,
+  );
+}
+
 /** Asks the server; false when it cannot say (then none are written). */
 export function hasCellSearchAttributes(client: Client): Promise<boolean> {
-  return client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace }).then(
-    (res) => SEARCH_ATTRIBUTES.every((a) => a.name in (res.customAttributes ?? {})),
-    () => false,
-  );
+  return missingCellSearchAttributes(client).then((missing) => missing?.length === 0);
 }

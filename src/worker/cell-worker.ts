@@ -211,6 +211,16 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
   const launchQueues = labelSubsets(labels).map((subset) => launchTaskQueue(opts.taskQueue, formatLabels(subset)));
   const claimDeps = { host, room, drain, labels, log, accepting: () => !stopping };
   const claim = createClaimActivity(claimDeps);
+  // Asked once now too, so that an operator hears of a missing attribute at start.
+  const attributesRegistered = searchAttributesRegistered(client, (missing, fix) =>
+    log('the namespace lacks cell search attributes: cells write none of them until they are registered', {
+      hostId,
+      namespace,
+      missing: missing.join(' '),
+      fix,
+    }),
+  );
+  void attributesRegistered();
   const shared = await Worker.create({
     ...common,
     taskQueue: opts.taskQueue,
@@ -222,7 +232,7 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
         claimHere: opts.claimLocally === false ? undefined : createClaimHere(claimDeps),
         events: opts.eventsUrl !== undefined,
         blindIndex: blindIndexOf(opts.dataConverter),
-        searchAttributesRegistered: searchAttributesRegistered(client),
+        searchAttributesRegistered: attributesRegistered,
         hostScheduleToStartSeconds: opts.hostScheduleToStartSeconds,
       }),
       ...createEventActivities({ eventsUrl: opts.eventsUrl, log }),

@@ -2,14 +2,38 @@
 // not say (any client but ours): asked of the server at most once a minute per worker, since an
 // operator may register them while the worker runs.
 import type { Client } from '@temporalio/client';
-import { hasCellSearchAttributes } from '../client/search-attributes.ts';
+import { SEARCH_ATTRIBUTES } from '../contract/index.ts';
+import { missingCellSearchAttributes } from '../client/search-attributes.ts';
 
 const RECHECK_MS = 60_000;
 
-export function searchAttributesRegistered(client: Client): () => Promise<boolean> {
+/**
+ * `onMissing` hears which are missing, once per change: without one of them (a namespace set up
+ * before it was added) cells write none, and the UI and `cellos ps` filters find nothing.
+ */
+export function searchAttributesRegistered(
+  client: Client,
+  onMissing: (missing: readonly string[], fix: string) => void = () => undefined,
+): () => Promise<boolean> {
   let last: { at: number; answer: Promise<boolean> } | undefined;
+  let reported = '';
   return () => {
-    if (!last || Date.now() - last.at > RECHECK_MS) last = { at: Date.now(), answer: hasCellSearchAttributes(client) };
+    if (!last || Date.now() - last.at > RECHECK_MS) {
+      const answer = missingCellSearchAttributes(client).then((missing) => {
+        const key = (missing ?? []).join(',');
+        if (missing !== undefined && key !== reported) {
+          reported = key;
+          if (missing.length > 0) onMissing(missing, createCommand(client.options.namespace, missing));
+        }
+        return missing?.length === 0;
+      });
+      last = { at: Date.now(), answer };
+    }
     return last.answer;
   };
+}
+
+function createCommand(namespace: string, missing: readonly string[]): string {
+  const attrs = SEARCH_ATTRIBUTES.filter((a) => missing.includes(a.name));
+  return `temporal operator search-attribute create --namespace ${namespace} ${attrs.map((a) => `--name ${a.name} --type ${a.type}`).join(' ')}`;
 }

@@ -1,6 +1,7 @@
 // Lifecycle events through a real worker and dev server to a real HTTP receiver: CellOS's CloudEvents
 // in order per cell, and a receiver that is down delays the events, never the cell.
 import { afterAll, describe, expect, it } from 'vitest';
+import { CellFailedError } from '../../src/client/cell-client.ts';
 import { cellEventTypes, type CellEvent } from '../../src/events/cloudevents.ts';
 import { cellDocument } from '../helpers/documents.ts';
 import { accept, startEventReceiver, type Responder } from '../helpers/event-receiver.ts';
@@ -86,6 +87,48 @@ describe('lifecycle events', () => {
     const child = bed.client.temporal.workflow.getHandle(`cell-events-${result.runId}`);
     expect((await child.describe()).status.name).toBe('COMPLETED');
     respond = accept;
+  });
+
+  it('a receiver that hangs costs the cell one short quick try, and still gets every event', async () => {
+    respond = accept;
+    const t0 = Date.now();
+    await bed.client.run(sh('exit 0'));
+    const baselineMs = Date.now() - t0;
+    const from = receiver.requests.length;
+    // This cell's first request (the quick try of "started") is never answered; the rest are.
+    respond = (_req, n) => (n === from ? { status: 202, delayMs: Infinity } : { status: 202 });
+    const t1 = Date.now();
+    const result = await bed.client.run(sh('exit 0'));
+    const cellMs = Date.now() - t1;
+    // The quick try gives up after 0.5 s; it waited 2 s per try before.
+    expect(cellMs - baselineMs).toBeLessThan(1_200);
+    const events = await until(
+      'the events delivered by cellEventsWorkflow',
+      () => Promise.resolve(eventsOf(result.cellId)),
+      (e) => e.length >= 3,
+      { ms: 30_000, everyMs: 250 },
+    );
+    expect(events.map((e) => e.type)).toEqual([
+      cellEventTypes.started,
+      cellEventTypes.commandCompleted,
+      cellEventTypes.destroyed,
+    ]);
+    respond = accept;
+  });
+
+  it('sends failed with the failure type as its reason when the host refuses the cell', async () => {
+    respond = accept;
+    const doc = cellDocument(['/bin/true'], { run: { mounts: [{ source: '/etc', destination: '/tmp' }] } });
+    const err = await bed.client.run(doc).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CellFailedError);
+    const events = await until(
+      'the failed event',
+      () => Promise.resolve(eventsOf(doc.spec.id)),
+      (e) => e.some((x) => x.type === cellEventTypes.failed),
+    );
+    const failed = events.find((e) => e.type === cellEventTypes.failed)!;
+    expect(failed.data).toMatchObject({ cellId: doc.spec.id, reason: 'CellRejectedByHost' });
+    expect(String((failed.data as { message?: string }).message)).toMatch(/not under a host path this worker allows/);
   });
 
   it('says a cell killed at its deadline was destroyed for ttl_exceeded', async () => {
