@@ -23,6 +23,21 @@ function eventsOf(cellId: string): CellEvent[] {
   return receiver.accepted().filter((e) => e.subject === cellId && !seen.has(e.id) && seen.add(e.id));
 }
 
+/** The three events of a cell that cellEventsWorkflow delivered after it, in order. */
+async function expectLateEvents(cellId: string): Promise<void> {
+  const events = await until(
+    'the events delivered by cellEventsWorkflow',
+    () => Promise.resolve(eventsOf(cellId)),
+    (e) => e.length >= 3,
+    { ms: 30_000, everyMs: 250 },
+  );
+  expect(events.map((e) => e.type)).toEqual([
+    cellEventTypes.started,
+    cellEventTypes.commandCompleted,
+    cellEventTypes.destroyed,
+  ]);
+}
+
 describe('lifecycle events', () => {
   it('posts started, command.completed and destroyed in order as structured CloudEvents', async () => {
     respond = accept;
@@ -72,17 +87,7 @@ describe('lifecycle events', () => {
     expect(eventsOf(result.cellId)).toEqual([]);
     // No retry wait on the cell's path: its one quick try was answered 503 at once.
     expect(cellMs).toBeLessThan(5_000);
-    const events = await until(
-      'the events delivered by cellEventsWorkflow',
-      () => Promise.resolve(eventsOf(result.cellId)),
-      (e) => e.length >= 3,
-      { ms: 30_000, everyMs: 250 },
-    );
-    expect(events.map((e) => e.type)).toEqual([
-      cellEventTypes.started,
-      cellEventTypes.commandCompleted,
-      cellEventTypes.destroyed,
-    ]);
+    await expectLateEvents(result.cellId);
     expect(receiver.requests.slice(from).filter((r) => r.status === 503)).toHaveLength(3);
     const child = bed.client.temporal.workflow.getHandle(`cell-events-${result.runId}`);
     expect((await child.describe()).status.name).toBe('COMPLETED');
@@ -102,17 +107,7 @@ describe('lifecycle events', () => {
     const cellMs = Date.now() - t1;
     // The quick try gives up after 0.5 s; it waited 2 s per try before.
     expect(cellMs - baselineMs).toBeLessThan(1_200);
-    const events = await until(
-      'the events delivered by cellEventsWorkflow',
-      () => Promise.resolve(eventsOf(result.cellId)),
-      (e) => e.length >= 3,
-      { ms: 30_000, everyMs: 250 },
-    );
-    expect(events.map((e) => e.type)).toEqual([
-      cellEventTypes.started,
-      cellEventTypes.commandCompleted,
-      cellEventTypes.destroyed,
-    ]);
+    await expectLateEvents(result.cellId);
     respond = accept;
   });
 
