@@ -1,6 +1,7 @@
 // The host reconciler against real runsc and real cgroups, with the workflow state faked: what it
 // removes, what it leaves alone, and that it never reaches into another host's state.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -244,6 +245,43 @@ describe('things without a record', () => {
     const second = await r.reconcile();
     expect(second).toEqual([expect.objectContaining({ sandboxId: orphan.sandboxId, action: 'remove-orphan' })]);
     expect(second[0]!.error).toBeUndefined();
+  });
+});
+
+describe('the artifact folder store', () => {
+  it('removes artifacts past their retention in its round, and keeps younger ones', async () => {
+    const host = await makeTestHost({ artifacts: { retentionSeconds: 1 } });
+    try {
+      const put = async (name: string, text: string) => {
+        const file = join(host.config.stateDir, `${name}.in`);
+        await writeFile(file, text);
+        const sha256 = createHash('sha256').update(text).digest('hex');
+        const location = await host.folderStore!.put({
+          cellId: 'c1',
+          runId: 'r1',
+          name,
+          kind: 'file',
+          bytes: text.length,
+          sha256,
+          file,
+        });
+        return { location, blob: join(host.config.artifactsDir, 'sha256', sha256.slice(0, 2), sha256) };
+      };
+      const old = await put('old', 'expires\n');
+      expect(await exists(old.blob)).toBe(true);
+      await sleep(1100);
+      const young = await put('young', 'stays\n');
+      const r = reconcilerFor(host, 'running');
+      await r.reconcile();
+      expect(await exists(old.blob)).toBe(false);
+      expect(await exists(young.blob)).toBe(true);
+      expect(r.logs).toContainEqual({
+        message: 'reconcile: expired artifacts removed',
+        fields: expect.objectContaining({ artifacts: 1, bytesFreed: 8 }),
+      });
+    } finally {
+      await host.cleanupDir();
+    }
   });
 });
 
