@@ -60,18 +60,21 @@ set +C
 mkfifo -m 600 "$dir/pipes/out" "$dir/pipes/err" || exit 97
 # The pid once the cell is ours: a second supervisor never takes the pid file.
 echo $$ > "$dir/supervisor.pid"
+# The write ends first, opened read-write: such an open never blocks, so no signal (a start or kill
+# that a retry repeats) can interrupt it. A write-only open waits for its reader, and one interrupted
+# there left the workload unrun and its readers waiting for a writer forever. Open before the readers
+# start: a reader's own open of its fifo then finds a writer and never blocks. Opened after them, a
+# reader scheduled late (a busy host) opened its fifo after these were closed again, past a quick
+# cell, and waited for a writer forever, and so did the supervisor for it (seen in a bench run).
+exec 4<> "$dir/pipes/out" 5<> "$dir/pipes/err"
 # head -c reads no byte past the cap (wc counts the rest exactly), and unbuffered (stdbuf -o0) it
 # writes each read at once, so logs -f sees lines as they come. Not dd: with iflag=count_bytes it
 # counts a short read (one line from a pipe) as a whole block and stopped after cap/64KiB writes.
-{ stdbuf -o0 head -c "$max_out" > "$dir/stdout"; wc -c > "$dir/stdout.dropped"; } < "$dir/pipes/out" &
+# A reader keeps no write end (4, 5): it sees the end once the supervisor's and the workload's close.
+{ stdbuf -o0 head -c "$max_out" > "$dir/stdout"; wc -c > "$dir/stdout.dropped"; } < "$dir/pipes/out" 4>&- 5>&- &
 readers=$!
-{ stdbuf -o0 head -c "$max_err" > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/pipes/err" &
+{ stdbuf -o0 head -c "$max_err" > "$dir/stderr"; wc -c > "$dir/stderr.dropped"; } < "$dir/pipes/err" 4>&- 5>&- &
 readers="$readers $!"
-# The write ends, opened read-write: such an open never blocks, so no signal (a start or kill that a
-# retry repeats) can interrupt it. A write-only open waits for its reader, and one interrupted there
-# left the workload unrun and its readers waiting for a writer forever. The readers see the end once
-# these and the workload's copies are closed.
-exec 4<> "$dir/pipes/out" 5<> "$dir/pipes/err"
 # --debug-log without --debug: info lines only (the wait status, "Process should have started"),
 # not the spec with its environment, and a fifth of the writing.
 read_gate() {
