@@ -3,6 +3,8 @@
 import type { Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../contract/index.ts';
 
+type SearchAttribute = (typeof SEARCH_ATTRIBUTES)[number];
+
 /** The cell search attributes the namespace lacks; undefined when the server cannot say. */
 export function missingCellSearchAttributes(client: Client): Promise<string[] | undefined> {
   return client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace }).then(
@@ -14,4 +16,9 @@ export function missingCellSearchAttributes(client: Client): Promise<string[] | 
 /** Asks the server; false when it cannot say (then none are written). */
 export function hasCellSearchAttributes(client: Client): Promise<boolean> {
   return missingCellSearchAttributes(client).then((missing) => missing?.length === 0);
+}
+
+/** The Temporal CLI command that registers `attrs`; `target` names the namespace (and address). */
+export function searchAttributeCreateCommand(target: string, attrs: readonly SearchAttribute[]): string {
+  return `temporal operator search-attribute create ${target} ${attrs.map((a) => `--name ${a.name} --type ${a.type}`).join(' ')}`;
 }

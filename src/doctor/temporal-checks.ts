@@ -5,6 +5,7 @@
 // TemporalProbe (./node-temporal.ts).
 import { hostControlTaskQueue, hostTaskQueue, SEARCH_ATTRIBUTES } from '../contract/names.ts';
 import { fail, firstLine, ok, skip, warn, withTimeout, type CheckResult } from './result.ts';
+import { searchAttributeCreateCommand } from '../client/search-attributes.ts';
 
 export interface Poller {
   readonly identity: string;
@@ -154,8 +155,7 @@ async function checkSearchAttributes(
     (a) => Object.hasOwn(have, a.name) && have[a.name]!.toLowerCase() !== a.type.toLowerCase(),
   );
   const target = `--namespace ${namespace} --address ${address}`;
-  const create = (attrs: typeof SEARCH_ATTRIBUTES) =>
-    `temporal operator search-attribute create ${target} ${attrs.map((a) => `--name ${a.name} --type ${a.type}`).join(' ')}`;
+  const create = (attrs: typeof SEARCH_ATTRIBUTES) => searchAttributeCreateCommand(target, attrs);
   if (wrong.length > 0) {
     return fail(
       NAMES.attributes,

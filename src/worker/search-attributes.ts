@@ -3,7 +3,7 @@
 // operator may register them while the worker runs.
 import type { Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../contract/index.ts';
-import { missingCellSearchAttributes } from '../client/search-attributes.ts';
+import { missingCellSearchAttributes, searchAttributeCreateCommand } from '../client/search-attributes.ts';
 
 const RECHECK_MS = 60_000;
 
@@ -23,7 +23,14 @@ export function searchAttributesRegistered(
         const key = (missing ?? []).join(',');
         if (missing !== undefined && key !== reported) {
           reported = key;
-          if (missing.length > 0) onMissing(missing, createCommand(client.options.namespace, missing));
+          if (missing.length > 0)
+            onMissing(
+              missing,
+              searchAttributeCreateCommand(
+                `--namespace ${client.options.namespace}`,
+                SEARCH_ATTRIBUTES.filter((a) => missing.includes(a.name)),
+              ),
+            );
         }
         return missing?.length === 0;
       });
@@ -31,9 +38,4 @@ export function searchAttributesRegistered(
     }
     return last.answer;
   };
-}
-
-function createCommand(namespace: string, missing: readonly string[]): string {
-  const attrs = SEARCH_ATTRIBUTES.filter((a) => missing.includes(a.name));
-  return `temporal operator search-attribute create --namespace ${namespace} ${attrs.map((a) => `--name ${a.name} --type ${a.type}`).join(' ')}`;
 }
