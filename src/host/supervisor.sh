@@ -88,6 +88,8 @@ read_gate() {
 }
 # The gate: the file "gate" (go or stop, written before the signal is sent) or a signal. A signal
 # makes wait return at once; the sleep only bounds one that slips in between the test and the wait.
+# A cell folder removed under a waiting supervisor (its host's state removed without a removal of
+# the cell) stops it: nothing would ever open its gate.
 wait_gate() {
   read_gate
   while [ -z "$go" ]; do
@@ -96,6 +98,7 @@ wait_gate() {
     [ -n "$go" ] || [ -r "$dir/gate" ] || wait "$waiter"
     kill "$waiter" 2> /dev/null
     read_gate
+    [ -d "$dir" ] || { go=1 stop=1; }
   done
 }
 if [ "$mode" = exec ]; then

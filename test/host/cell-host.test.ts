@@ -4,11 +4,12 @@
 // Temporal), and cells run in one of the host's warm sandboxes (warmOnly makes sure each fitting
 // cell gets one).
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCell } from '../../src/host/run-cell.ts';
 import { createReconciler } from '../../src/host/reconciler.ts';
+import { findHostProcesses } from '../../src/host/processes.ts';
 import { runningOccupants } from '../../src/host/room-scan.ts';
 import {
   cellDoc,
@@ -460,6 +461,22 @@ describe('a cold cell booted at its claim', () => {
     );
     expect(await readFile(join(handle.cellDir, 'stderr'), 'utf8')).not.toContain('ran');
     await host.remove(handle);
+  });
+
+  it('stops at its gate, unrun, when its cell folder is removed under it', async () => {
+    // A host's state removed without removing its cells (a test's, an operator's rm -rf): nothing
+    // would ever open the gate, and the supervisor used to wait there forever.
+    const handle = await booted(sh('echo ran'), 'gate-gone');
+    await rm(handle.cellDir, { recursive: true, force: true });
+    await until(
+      'the supervisor and the sandbox are gone',
+      async () => [
+        ...(await sandboxProcesses(handle.sandboxId)),
+        ...(await findHostProcesses(host.config, handle.sandboxId)).map((p) => `${p.kind} ${p.pid}`),
+      ],
+      (found) => found.length === 0,
+    );
+    await host.removeById(handle.sandboxId);
   });
 });
 
