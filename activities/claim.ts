@@ -69,11 +69,10 @@ export function createClaimHere({ host, room, drain, labels, accepting = () => t
         type: HOST_FULL,
       };
     }
-    // Its bundle and sandbox (booted to its gate, or a warm one) are made while the answer travels
-    // and the run comes back to this host: the run's own prepare joins it or finds its record (a
-    // failure is the run's to report). The room just taken is the sandbox's. What it makes is the
-    // cell's, removed by the run or the workflow's cleanup (or the reconciler, once its run is over).
-    void host.prepare(doc, runKey, { boot: true }).catch(() => undefined);
+    // Its bundle (or warm sandbox) is made while the answer travels and the run comes back to this
+    // host: the run's own prepare joins it or finds its record (a failure is the run's to report).
+    // What it makes is the cell's, removed by the run or the workflow's cleanup.
+    void host.prepare(doc, runKey).catch(() => undefined);
     return undefined;
   };
 }

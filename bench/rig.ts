@@ -3,7 +3,7 @@
 // its own, both on one NativeConnection, a client per queue, and the raw baseline's bundles; a cell
 // runs any of the five ways of series.ts. close() stops whatever got started and removes what the
 // hosts left behind.
-import { mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, rmdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +12,6 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { CellClient } from '../src/client/index.ts';
 import { parseCellDocument } from '../src/index.ts';
 import { createCellHost, type CellHandle, type CellHost } from '../src/host/index.ts';
-import { isGateHook } from '../src/host/gate-hook.ts';
-import type { OciConfig } from '../src/bundle/oci.ts';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server.ts';
 import { createCellWorker, loadWorkflowBundle, projectRoot, type CellWorker } from '../src/worker/index.ts';
 import type { CpuScope } from './cpu.ts';
@@ -145,14 +143,9 @@ async function buildRig(started: Started, opts: RigOptions): Promise<Rig> {
     warm: new CellClient({ connection: nativeConnection, taskQueue: TASK_QUEUES.warm, eagerStart: true }),
   };
 
-  // The raw baseline runs the very bundle the cold host generates for the same document, less its
-  // gate hook (which waits for a cell's start: a raw run has none, and saves the hook's fork).
+  // The raw baseline runs the very bundle the cold host generates for the same document.
   const rawDoc = parseCellDocument(trivialCell('bench-raw'));
-  for (let i = 0; i < opts.rawInFlight; i++) {
-    const handle = await cold.prepare(rawDoc, `raw-baseline-${i}`);
-    await withoutGateHook(join(handle.bundleDir, 'config.json'));
-    started.rawHandles.push(handle);
-  }
+  for (let i = 0; i < opts.rawInFlight; i++) started.rawHandles.push(await cold.prepare(rawDoc, `raw-baseline-${i}`));
   const runner = createCellRunner({ cold, warm, clients, rawBundles: started.rawHandles.map((h) => h.bundleDir) });
   return {
     server,
@@ -242,13 +235,4 @@ async function freePort(): Promise<number> {
   await new Promise((resolve) => srv.close(resolve));
   if (address === null || typeof address === 'string') throw new Error('no free TCP port');
   return address.port;
-}
-
-/** Rewrites a bundle's config.json without the gate hook (and without hooks when none is left). */
-async function withoutGateHook(configPath: string): Promise<void> {
-  const config = JSON.parse(await readFile(configPath, 'utf8')) as OciConfig;
-  const prestart = (config.hooks?.prestart ?? []).filter((h) => !isGateHook(h));
-  if (prestart.length > 0) config.hooks = { prestart };
-  else delete config.hooks;
-  await writeFile(configPath, JSON.stringify(config));
 }

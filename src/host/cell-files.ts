@@ -24,11 +24,6 @@ export interface CellRecord {
    * before the cell came (runsc ids cannot be renamed). Signals, deletion and its traces go there.
    */
   readonly runscId?: string | undefined;
-  /**
-   * A cold cell whose `runsc run` waits at a gate (a prestart hook, gate-hook.ts) until its start:
-   * its sandbox can boot at the claim, before the run arrives. Absent in records of older versions.
-   */
-  readonly gated?: true | undefined;
   /** spec.export.artifacts, each with the scratch mount (scratch.ts) it lies on. */
   readonly artifacts?: readonly RecordedArtifact[] | undefined;
 }
@@ -43,11 +38,6 @@ export interface RecordedArtifact {
 }
 
 /** The runsc container of a cell: its own sandbox id, or the warm sandbox it was given. */
-/** Whether the cell's supervisor may run before its start, waiting at a gate (warm, or gated cold). */
-export function startsAtGate(record: CellRecord): boolean {
-  return record.runscId !== undefined || record.gated === true;
-}
-
 export function runscIdOf(record: CellRecord): string {
   return record.runscId ?? record.sandboxId;
 }
@@ -65,8 +55,6 @@ export const cellFile = {
   /** The supervisor's fifos (outside the folder's top level, which a waiter watches). */
   stdoutPipe: 'pipes/out',
   stderrPipe: 'pipes/err',
-  /** The fifo a gated cold cell's prestart hook reads go or stop from (gate-hook.ts). */
-  gatePipe: 'pipes/gate',
   stdout: 'stdout',
   stderr: 'stderr',
   stdoutDropped: 'stdout.dropped',
@@ -84,7 +72,7 @@ export const cellFile = {
   hostnameErr: 'hostname.err',
   /** The artifacts exported after the workload ended (export-artifacts.ts): exported once. */
   artifacts: 'artifacts.json',
-  /** "go" or "stop": what the supervisor of a warm or gated cell does at its gate. */
+  /** "go" or "stop": what the supervisor of a warm cell does at its gate. */
   gate: 'gate',
   // A warm sandbox of the pool, until a cell is given it (mode boot).
   pool: 'pool.json',

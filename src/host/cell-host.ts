@@ -22,7 +22,7 @@ import {
 import { cellDirOf, handleOf, inBackground, type CellHandle, type HostContext } from './context.ts';
 import { kill, type KillOptions } from './kill.ts';
 import { start } from './launch.ts';
-import { hostPolicy, prepare, warmMisfitOf, type PrepareOptions } from './prepare.ts';
+import { hostPolicy, prepare, warmMisfitOf } from './prepare.ts';
 import { checkHostPolicy } from '../bundle/config.ts';
 import { remove, removeById } from './remove.ts';
 import { readMountCheckScript, realAllowlist } from './mount-check.ts';
@@ -52,7 +52,7 @@ export interface CellHost {
   readonly runsc: RunscDriver;
   sandboxIdFor(cellId: string, runKey: string): string;
   /** Writes the bundle and the cell record. Idempotent for one (cell, run key). */
-  prepare(doc: CellDocument, runKey: string, opts?: PrepareOptions): Promise<CellHandle>;
+  prepare(doc: CellDocument, runKey: string): Promise<CellHandle>;
   /** Starts the supervisor unless it was started already. */
   start(handle: CellHandle): Promise<{ supervisorPid: number | undefined }>;
   launch(doc: CellDocument, runKey: string): Promise<CellHandle>;
@@ -182,7 +182,7 @@ export async function createCellHost(
     cgroupMode,
     runsc: ctx.runsc,
     sandboxIdFor,
-    prepare: (doc, runKey, opts) => prepare(ctx, doc, runKey, opts),
+    prepare: (doc, runKey) => prepare(ctx, doc, runKey),
     start: (handle) => start(ctx, handle),
     async launch(doc, runKey) {
       const handle = await prepare(ctx, doc, runKey);

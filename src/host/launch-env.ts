@@ -5,8 +5,6 @@ import { shellQuote } from '../runsc/shell-quote.ts';
 export interface SupervisorArgs {
   /** run: `runsc run` of the cell's bundle; exec: the cell in warm sandbox `container`; boot: a warm sandbox. */
   readonly mode: 'run' | 'exec' | 'boot';
-  /** Mode run: the bundle's gate hook holds the cell's process until the start (gate-hook.ts). */
-  readonly gated?: boolean | undefined;
   readonly bundleDir: string;
   readonly sandboxId: string;
   /** The warm sandbox a cell runs in (mode exec). */
@@ -26,7 +24,6 @@ export interface SupervisorArgs {
 export function launchEnv(a: SupervisorArgs): string {
   return [
     `mode=${a.mode}`,
-    `gated=${a.gated ? '1' : ''}`,
     `container=${shellQuote(a.container ?? '')}`,
     `container_dir=${shellQuote(a.containerDir ?? '')}`,
     `hostname=${shellQuote(a.hostname ?? '')}`,

@@ -1,19 +1,10 @@
-// Starting a prepared cell: open the gate its supervisor waits at (a cell in a warm sandbox, or a
-// gated cold cell, whose sandbox may have booted since its claim), asking the spawner for that
-// supervisor when nobody has yet; or, for a record of an older version, hand its folder to the
-// spawner, whose supervisor runs `runsc run` at once. Safe to retry: a sandbox id is launched once.
+// Starting a prepared cell: hand its folder to the spawner, whose supervisor runs `runsc run` with
+// the launch.env that prepare wrote; or, for a cell in a warm sandbox, open the gate its supervisor
+// waits at. Safe to retry at any point: a sandbox id is launched once.
 import { link, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  cellFile,
-  pathExists,
-  readKill,
-  readSupervisorPid,
-  startsAtGate,
-  tempPathFor,
-  writeNeverStarted,
-} from './cell-files.ts';
+import { cellFile, pathExists, readKill, readSupervisorPid, tempPathFor, writeNeverStarted } from './cell-files.ts';
 import { signalSupervisor } from './processes.ts';
 import type { CellHandle, HostContext } from './context.ts';
 
@@ -22,7 +13,7 @@ const EARLIER_LAUNCH_WAIT_MS = 3000;
 
 /** Starts the supervisor unless it was started already. */
 export async function start(ctx: HostContext, handle: CellHandle): Promise<{ supervisorPid: number | undefined }> {
-  if (startsAtGate(handle)) return openGate(ctx, handle);
+  if (handle.runscId !== undefined) return openGate(ctx, handle);
   const known = await readSupervisorPid(handle.cellDir);
   if (known !== undefined) return { supervisorPid: known };
   if (await readKill(handle.cellDir)) {
@@ -44,8 +35,7 @@ export async function start(ctx: HostContext, handle: CellHandle): Promise<{ sup
 }
 
 /**
- * A cell in a warm sandbox, or a gated cold one: its supervisor may have been started by prepare
- * (always for a warm one, at the claim for a cold one) and waits, ready, at its gate.
+ * A cell in a warm sandbox: its supervisor was started by prepare and waits, ready, at its gate.
  * The gate file says go (or stop, when a kill was asked for before the start), then a signal wakes a
  * supervisor already waiting: one that has not got there yet reads the file when it does. Repeating
  * it is harmless (a retry's start, after a crash).
@@ -61,11 +51,6 @@ async function openGate(ctx: HostContext, handle: CellHandle): Promise<{ supervi
       pid = await waitForPid(handle, EARLIER_LAUNCH_WAIT_MS);
     }
     if (pid === undefined) {
-      // A cold cell killed before anything booted it: nothing to boot just to stop.
-      if (killed && handle.runscId === undefined) {
-        await writeNeverStarted(handle.cellDir);
-        return { supervisorPid: undefined };
-      }
       await requestLaunch(ctx, handle);
       return { supervisorPid: undefined };
     }

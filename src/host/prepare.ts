@@ -19,11 +19,10 @@ import { BundleConfigError } from '../bundle/errors.ts';
 import { sandboxIdFor } from '../bundle/ids.ts';
 import type { CellDocument } from '../document/schema.ts';
 import { resolveRootfs, rootfsPathsInBundles } from '../rootfs/index.ts';
-import { cellFile, pathExists, readRecord, writeJsonAtomic, type CellRecord } from './cell-files.ts';
+import { cellFile, readRecord, writeJsonAtomic, type CellRecord } from './cell-files.ts';
 import { cellCgroupPath, cellOomProbe, prepareCellCgroup, setBootedCellLimits } from './cgroups.ts';
 import { cellDirOf, handleOf, inBackground, type CellHandle, type HostContext } from './context.ts';
 import type { HostConfig } from './config.ts';
-import { gateHook } from './gate-hook.ts';
 import { launchEnv } from './launch-env.ts';
 import { requestLaunch } from './launch.ts';
 import { checkMountSources, mountCheckHook, realAllowlist } from './mount-check.ts';
@@ -32,32 +31,12 @@ import { mountScratch, scratchDirOf } from './scratch.ts';
 import { artifactMounts } from '../document/artifacts.ts';
 import type { RecordedArtifact } from './cell-files.ts';
 
-export interface PrepareOptions {
-  /**
-   * Boot a cold cell's sandbox now, to wait at its gate for the start (gate-hook.ts): only for a
-   * prepare whose cell holds room on the host (the claim's). A warm cell's supervisor starts anyway.
-   */
-  readonly boot?: boolean | undefined;
-}
-
-export async function prepare(
-  ctx: HostContext,
-  doc: CellDocument,
-  runKey: string,
-  opts: PrepareOptions = {},
-): Promise<CellHandle> {
+export async function prepare(ctx: HostContext, doc: CellDocument, runKey: string): Promise<CellHandle> {
   const sandboxId = sandboxIdFor(doc.spec.id, runKey);
   // One prepare per sandbox at a time: a second (the run's, while the claim's runs) joins the first.
   const inFlight = ctx.preparing.get(sandboxId);
   if (inFlight) return inFlight;
-  const p = prepareOnce(ctx, doc, runKey, sandboxId)
-    .then(async (handle) => {
-      if (opts.boot && handle.gated && !(await pathExists(join(handle.cellDir, cellFile.launchRequested)))) {
-        await requestLaunch(ctx, handle);
-      }
-      return handle;
-    })
-    .finally(() => ctx.preparing.delete(sandboxId));
+  const p = prepareOnce(ctx, doc, runKey, sandboxId).finally(() => ctx.preparing.delete(sandboxId));
   ctx.preparing.set(sandboxId, p);
   return p;
 }
@@ -96,7 +75,7 @@ async function prepareOnce(
   };
   const warm = await prepareWarm(ctx, doc, record, policy);
   if (warm) return warm;
-  const handle = handleOf(ctx, { ...record, gated: true });
+  const handle = handleOf(ctx, record);
   try {
     await mkdir(join(cellDir, 'pipes'), { recursive: true, mode: 0o700 });
     const rootfs = await resolveRootfs(run.rootfs, {
@@ -119,11 +98,7 @@ async function prepareOnce(
       rootfsPath: rootfs.path,
       cgroupsPath: cellCgroupPath(config.cgroupParent, sandboxId),
       mountSources: mounts.map((m) => m.source),
-      // The mounts checked before the gate: a swapped folder fails the launch before any start.
-      prestartHooks: [
-        ...(mounts.length > 0 ? [mountCheckHook(ctx.mountCheckScript, record.bundleDir, mounts)] : []),
-        gateHook(join(cellDir, cellFile.gatePipe)),
-      ],
+      prestartHooks: mounts.length > 0 ? [mountCheckHook(ctx.mountCheckScript, record.bundleDir, mounts)] : [],
       scratchSources: Object.fromEntries(scratch.map((s) => [s.key, s.dir])),
     });
     await checkMountPoints(doc, rootfs.path);
@@ -133,7 +108,6 @@ async function prepareOnce(
     await writeFile(join(record.bundleDir, 'config.json'), serializeBundleConfig(ociConfig), { mode: 0o600 });
     const env = launchEnv({
       mode: 'run',
-      gated: true,
       bundleDir: record.bundleDir,
       sandboxId,
       maxStdoutBytes: run.output.maxStdoutBytes,
@@ -144,7 +118,7 @@ async function prepareOnce(
     });
     await writeFile(join(cellDir, cellFile.launchEnv), env, { mode: 0o600 });
     // The record last: its presence means "prepared", which is what re-attach trusts.
-    await writeJsonAtomic(join(cellDir, cellFile.record), { ...record, gated: true } satisfies CellRecord);
+    await writeJsonAtomic(join(cellDir, cellFile.record), record);
     return handle;
   } catch (err) {
     await removeCellFiles(ctx, handle);

@@ -4,7 +4,7 @@ import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listStateFiles, removeStaleLocks, stateFilesOf } from '../runsc/state-dir.ts';
-import { cellFile, hasResult, readRecord, readSupervisorPid, runscIdOf, startsAtGate } from './cell-files.ts';
+import { cellFile, hasResult, readRecord, readSupervisorPid, runscIdOf } from './cell-files.ts';
 import { removeCellCgroup } from './cgroups.ts';
 import { cellDirOf, handleOf, type CellHandle, type HostContext } from './context.ts';
 import { writeGate } from './launch.ts';
@@ -28,8 +28,8 @@ export async function remove(ctx: HostContext, handle: CellHandle): Promise<void
   // what may still run in /proc too: the normal path, a cell that exited, needs no scan.
   const searched = pid === undefined || !ended;
   let supervisors = await liveSupervisors(ctx, id, pid, searched);
-  // A warm or gated cell's supervisor may wait at its gate, which no sandbox's end opens: it ends unrun.
-  if (startsAtGate(handle) && supervisors.length > 0) {
+  // A warm cell's supervisor may wait at its gate, which no sandbox's end opens: it ends unrun.
+  if (handle.runscId !== undefined && supervisors.length > 0) {
     await writeGate(handle, 'stop').catch(() => undefined);
     for (const p of supervisors) await signalSupervisor(p, id, 'SIGUSR2');
   }

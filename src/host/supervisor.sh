@@ -15,23 +15,21 @@
 # the times from the mtimes of `started` and `ended`, and the dropped byte counts from the .dropped
 # files.
 #
-# Three modes (launch.env's mode): "run" boots a sandbox for the cell with `runsc run` (gated, as
-# prepare now writes it: at once, its process held by the bundle's gate hook until the gate below
-# opens; see gate-hook.ts); "exec" runs
+# Three modes (launch.env's mode): "run" boots a sandbox for the cell with `runsc run`; "exec" runs
 # the cell in a warm sandbox ($container) that the host booted earlier, with `runsc exec` of the
 # process.json that prepare wrote, after that sandbox's init set the cell's hostname; "boot" boots a
 # warm sandbox (`runsc create` + `runsc start` of its idle init) and records how that went in
 # booted, then leaves it running.
 #
-# In mode exec (and gated run) the supervisor is started when the cell is prepared (at its claim) and gets ready,
+# In mode exec the supervisor is started when the cell is prepared (at its claim) and gets ready,
 # hostname set and output readers waiting, then waits at a gate: the file gate saying "go" (the
 # host's start) runs the cell's process, "stop" (a kill or a removal first) ends it without running
 # anything; SIGUSR1 and SIGUSR2 say the same to a supervisor already waiting.
 #
-# shellcheck disable=SC2154 # bundle, id, max_out, max_err, oom_probe, mode, gated, container, container_dir, hostname: launch.env.
+# shellcheck disable=SC2154 # bundle, id, max_out, max_err, oom_probe, mode, container, container_dir, hostname: launch.env.
 set -u
 dir=$1
-# launch.env sets mode, gated, bundle, id, container, max_out, max_err, oom_probe and the runsc command line ("$@").
+# launch.env sets mode, bundle, id, container, max_out, max_err, oom_probe and the runsc command line ("$@").
 # shellcheck source=/dev/null # written per cell by the host's prepare (launch-env.ts)
 . "$dir/launch.env"
 # Builtins only, but for mkfifo, stdbuf, head, wc and runsc: every exec here costs ~1-2 ms per cell.
@@ -59,7 +57,7 @@ fi
 set -C
 { true > "$dir/pipes/owner"; } 2> /dev/null || exit 97
 set +C
-mkfifo -m 600 "$dir/pipes/out" "$dir/pipes/err" ${gated:+"$dir/pipes/gate"} || exit 97
+mkfifo -m 600 "$dir/pipes/out" "$dir/pipes/err" || exit 97
 # The pid once the cell is ours: a second supervisor never takes the pid file.
 echo $$ > "$dir/supervisor.pid"
 # The write ends first, opened read-write: such an open never blocks, so no signal (a start or kill
@@ -86,21 +84,6 @@ read_gate() {
     [ "$word" = go ] || stop=1
   fi
 }
-# The gate: the file "gate" (go or stop, written before the signal is sent) or a signal. A signal
-# makes wait return at once; the sleep only bounds one that slips in between the test and the wait.
-# A cell folder removed under a waiting supervisor (its host's state removed without a removal of
-# the cell) stops it: nothing would ever open its gate.
-wait_gate() {
-  read_gate
-  while [ -z "$go" ]; do
-    sleep 1 6>&- &
-    waiter=$!
-    [ -n "$go" ] || [ -r "$dir/gate" ] || wait "$waiter"
-    kill "$waiter" 2> /dev/null
-    read_gate
-    [ -d "$dir" ] || { go=1 stop=1; }
-  done
-}
 if [ "$mode" = exec ]; then
   # The hostname first, set by the sandbox's init (root, CAP_SYS_ADMIN) from one line on its stdin:
   # ~5 ms, where a `runsc exec` of hostname took ~30. Opened read-write, the fifo never blocks this
@@ -125,7 +108,16 @@ if [ "$mode" = exec ]; then
   done
   [ "$named" -eq 0 ] || [ -n "$stop" ] ||
     echo "the warm sandbox's init did not set the hostname: ${answer:-no answer in 10 s}" > "$dir/hostname.err"
-  wait_gate
+  # The gate: the file "gate" (go or stop, written before the signal is sent) or a signal. A signal
+  # makes wait return at once; the sleep only bounds one that slips in between the test and the wait.
+  read_gate
+  while [ -z "$go" ]; do
+    sleep 1 &
+    waiter=$!
+    [ -n "$go" ] || [ -r "$dir/gate" ] || wait "$waiter"
+    kill "$waiter" 2> /dev/null
+    read_gate
+  done
   : > "$dir/started"
   if [ -n "$stop" ]; then
     # Killed or removed before it ran: nothing ran (see writeNeverStarted).
@@ -142,29 +134,7 @@ if [ "$mode" = exec ]; then
   # once, end the whole sandbox (its deletion comes later, off the cell's path).
   ( sleep 0.05; "$@" kill --all "$container" KILL < /dev/null > /dev/null 2>&1 ) &
   ender=$!
-elif [ -n "$gated" ]; then
-  # Gated (gate-hook.ts): the sandbox boots now and its prestart hook holds the cell's process until
-  # this supervisor writes go into pipes/gate, once its own gate opens. Held open read-write from
-  # here on, the fifo never blocks the hook's open, keeps what is written until the hook reads it,
-  # and gives the hook an end of file if this supervisor dies (the hook fails: nothing runs).
-  exec 6<> "$dir/pipes/gate"
-  "$@" "--debug-log=$dir/runsc.%COMMAND%.log" run --bundle "$bundle" "$id" >&4 2>&5 4>&- 5>&- 6>&- < /dev/null &
-  runner=$!
-  wait_gate
-  : > "$dir/started"
-  if [ -n "$stop" ]; then printf 'stop\n' >&6; else printf 'go\n' >&6; fi
-  # A trapped signal (a start or kill repeated by a retry) makes wait return early: wait again.
-  while :; do
-    wait "$runner"
-    code=$?
-    kill -0 "$runner" 2> /dev/null || break
-  done
-  # Killed or removed before it started: its process never ran (runsc run failed at the hook).
-  [ -z "$stop" ] || code=-1
-  exec 4>&- 5>&- 6>&-
-  : > "$dir/ended"
 else
-  # A record of an older version: booted once started.
   : > "$dir/started"
   "$@" "--debug-log=$dir/runsc.%COMMAND%.log" run --bundle "$bundle" "$id" >&4 2>&5 4>&- 5>&- < /dev/null
   code=$?
@@ -176,11 +146,6 @@ for reader in $readers; do
   while kill -0 "$reader" 2> /dev/null; do wait "$reader"; done
 done
 [ -z "${ender:-}" ] || kill "$ender" 2> /dev/null
-# Ended at its gate: nothing of the cell ran, and what runsc said about its failed hook is not the cell's.
-if [ "$code" = -1 ]; then
-  : > "$dir/stderr"
-  echo 0 > "$dir/stderr.dropped"
-fi
 oom=null
 if [ -n "$oom_probe" ] && [ -r "$oom_probe" ]; then
   oom=0

@@ -15,7 +15,6 @@ import {
   readSupervisorRecord,
   readTail,
   pathExists,
-  startsAtGate,
 } from './cell-files.ts';
 import type { CellHandle, HostContext } from './context.ts';
 import { findHostProcesses, isSupervisorAlive } from './processes.ts';
@@ -39,8 +38,8 @@ const LOST_AFTER_MS = 3000;
 
 export async function cellState(handle: CellHandle): Promise<CellState> {
   if (await hasResult(handle.cellDir)) return 'exited';
-  // A warm or gated cell's supervisor may run from its prepare on, but the cell is started when its gate opens.
-  if (startsAtGate(handle) && !(await pathExists(join(handle.cellDir, cellFile.gate)))) return 'prepared';
+  // A warm cell's supervisor runs from its prepare on, but the cell is started when its gate opens.
+  if (handle.runscId !== undefined && !(await pathExists(join(handle.cellDir, cellFile.gate)))) return 'prepared';
   const pid = await readSupervisorPid(handle.cellDir);
   if (pid === undefined) return 'prepared';
   if (await isSupervisorAlive(pid, handle.sandboxId)) return 'running';

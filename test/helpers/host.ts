@@ -77,53 +77,11 @@ export function warmOnly(host: TestHost): TestHost {
 }
 
 /**
- * `host`, except that every cold cell boots as a claimed one does: prepared with `boot`, its sandbox
- * up and its process held at the gate (gate-hook.ts) before launch starts it. Lets the edge's tests
- * run unchanged against the path a claimed cell takes through Temporal.
- */
-export function bootedFirst(host: TestHost): TestHost {
-  const prepare = async (doc: CellDocument, runKey: string): Promise<CellHandle> => {
-    const handle = await host.prepare(doc, runKey, { boot: true });
-    if (!handle.gated) throw new Error(`cell ${doc.spec.id} was prepared without a gate`);
-    // Most cells get there in ~150 ms; one whose launch fails first is started as it is.
-    await gateHookWaits(handle, 2000);
-    return handle;
-  };
-  return Object.assign(Object.create(host) as TestHost, {
-    prepare,
-    async launch(doc: CellDocument, runKey: string) {
-      const handle = await prepare(doc, runKey);
-      await host.start(handle);
-      return handle;
-    },
-  });
-}
-
-/**
- * Whether a gated cell's sandbox booted and its gate hook reads the gate within `ms`: false for a
- * launch that failed before the hook (a program the rootfs lacks), or a hook not seen in time.
- */
-export async function gateHookWaits(handle: CellHandle, ms: number): Promise<boolean> {
-  const pipe = join(handle.cellDir, 'pipes', 'gate');
-  for (const until = Date.now() + ms; Date.now() < until;) {
-    for (const pid of await readdir('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-      if (argv.includes('cellos-gate') && argv.includes(pipe)) return true;
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return false;
-}
-
-/**
  * The host of a file (or describe block): made before its tests, removed after them, and checked to
  * have nothing left after each test (unless `checkLeftovers` is false). Its fields can be read once
  * it has been made.
  */
-export function useTestHost(
-  opts: { checkLeftovers?: boolean; warmPoolSize?: number; bootFirst?: boolean } = {},
-): TestHost {
+export function useTestHost(opts: { checkLeftovers?: boolean; warmPoolSize?: number } = {}): TestHost {
   const host = {} as TestHost;
   let made = false;
   beforeAll(async () => {
@@ -132,9 +90,6 @@ export function useTestHost(
     Object.assign(host, fresh);
     if (warm > 0) {
       const { prepare, launch } = warmOnly(fresh);
-      Object.assign(host, { prepare, launch });
-    } else if (opts.bootFirst) {
-      const { prepare, launch } = bootedFirst(fresh);
       Object.assign(host, { prepare, launch });
     }
     made = true;

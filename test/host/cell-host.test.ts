@@ -1,20 +1,15 @@
 // The edge against real runsc: exact outcomes, limits, deadline kills, crash survival, no leftovers.
-// Every test runs three times: cells that boot their own sandbox (cold) when they start, cells
-// that boot it at their claim and wait at its gate until they start (bootedFirst: as through
-// Temporal), and cells run in one of the host's warm sandboxes (warmOnly makes sure each fitting
-// cell gets one).
+// Every test runs twice: cells that boot their own sandbox (cold), and cells run in one of the
+// host's warm sandboxes (warmOnly makes sure each fitting cell gets one).
 import { spawn } from 'node:child_process';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCell } from '../../src/host/run-cell.ts';
 import { createReconciler } from '../../src/host/reconciler.ts';
-import { findHostProcesses } from '../../src/host/processes.ts';
-import { runningOccupants } from '../../src/host/room-scan.ts';
 import {
   cellDoc,
   expectNoLeftovers,
-  gateHookWaits,
   leftovers,
   makeTestHost,
   repoRoot,
@@ -27,11 +22,10 @@ const sh = (script: string, run: Record<string, unknown> = {}, spec: Record<stri
   cellDoc(['/bin/sh', '-c', script], run, spec);
 
 describe.each([
-  ['cold', 0, false],
-  ['cold, booted at their claim,', 0, true],
-  ['warm', 4, false],
-] as const)('%s sandboxes', (path, warmPoolSize, bootFirst) => {
-  const host = useTestHost({ warmPoolSize, bootFirst });
+  ['cold', 0],
+  ['warm', 4],
+] as const)('%s sandboxes', (path, warmPoolSize) => {
+  const host = useTestHost({ warmPoolSize });
 
   describe('outcomes', () => {
     it('reports exit 0 and the workload output', async () => {
@@ -266,7 +260,7 @@ describe.each([
         child.once('exit', (code) => reject(new Error(`launcher exited ${code}`)));
       });
       child.kill('SIGKILL');
-      expect(launched.includes('cold')).toBe(path !== 'warm');
+      expect(launched.includes('cold')).toBe(path === 'cold');
       const handle = await host.attach(host.sandboxIdFor(doc.spec.id, runKey));
       expect(handle).toBeDefined();
       // The supervisor writes its pid a moment after the launch was handed over.
@@ -291,7 +285,7 @@ describe.each([
       // Two supervisors of one cell, started together: one takes the cell, the other leaves. Each
       // used to create one of the two fifos, and both could leave (the cell then ended "lost").
       // A warm cell's removal takes ~1.5 s: fewer rounds there.
-      for (let i = 0; i < (path === 'warm' ? 4 : 8); i++) {
+      for (let i = 0; i < (path === 'cold' ? 8 : 4); i++) {
         const handle = await host.prepare(sh('echo once; exit 3'), `race-${i}-${Date.now()}`);
         try {
           await Promise.all([host.start(handle), host.start(handle)]);
@@ -395,88 +389,6 @@ describe.each([
     } finally {
       await host.remove(h);
     }
-  });
-});
-
-describe('a cold cell booted at its claim', () => {
-  const host = useTestHost();
-  const booted = async (doc: ReturnType<typeof sh>, runKey: string) => {
-    const handle = await host.prepare(doc, runKey, { boot: true });
-    expect(await gateHookWaits(handle, 10_000)).toBe(true);
-    return handle;
-  };
-  const sandboxProcesses = async (sandboxId: string) => {
-    const found: string[] = [];
-    for (const pid of await readdir('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-      if (argv[0]?.endsWith('runsc-sandbox') && argv.includes(sandboxId)) found.push(pid);
-    }
-    return found;
-  };
-
-  it('has its sandbox up and runs nothing of the cell until it is started, then runs it once', async () => {
-    const handle = await booted(sh('echo ran; exit 4'), 'gate-go');
-    // Booted: the sandbox runs and its room is counted, but the cell's process has not started.
-    expect(await sandboxProcesses(handle.sandboxId)).not.toEqual([]);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await host.state(handle)).toBe('prepared');
-    expect(await readFile(join(handle.cellDir, 'stdout'), 'utf8')).toBe('');
-    expect((await runningOccupants(host)).map((o) => o.sandboxId)).toContain(handle.sandboxId);
-    await host.start(handle);
-    const exit = await host.wait(handle, { signal: AbortSignal.timeout(20_000) });
-    expect(exit.outcome).toEqual({ kind: 'exited', code: 4 });
-    expect(exit.stdout.tail).toBe('ran\n');
-    await host.remove(handle);
-  });
-
-  it('ends unrun when it is killed before its start, and when it is removed at its gate, leaving nothing', async () => {
-    const killed = await booted(sh('echo ran'), 'gate-kill');
-    await host.kill(killed, { reason: 'request', message: 'not wanted' });
-    await host.start(killed);
-    const exit = await host.wait(killed, { signal: AbortSignal.timeout(20_000) });
-    expect(exit.outcome).toMatchObject({ kind: 'killed', reason: 'not wanted' });
-    // Nothing ran: no output, not even runsc's word on the gate hook it failed.
-    expect(exit.stdout.tail).toBe('');
-    expect(exit.stderr.tail).toBe('');
-    await host.remove(killed);
-    expect(await leftovers(host)).toEqual([]);
-
-    const removed = await booted(sh('echo ran'), 'gate-remove');
-    const t0 = Date.now();
-    await host.remove(removed);
-    expect(Date.now() - t0).toBeLessThan(5000);
-    expect(await sandboxProcesses(removed.sandboxId)).toEqual([]);
-  });
-
-  it('takes its sandbox down, unrun, when its supervisor dies at the gate', async () => {
-    const handle = await booted(sh('echo ran > /dev/stderr'), 'gate-orphan');
-    const supervisor = Number(await readFile(join(handle.cellDir, 'supervisor.pid'), 'utf8'));
-    process.kill(supervisor, 'SIGKILL');
-    // The hook reads an end of file: runsc run fails it and removes the sandbox on its own.
-    await until(
-      'the sandbox is gone',
-      () => sandboxProcesses(handle.sandboxId),
-      (found) => found.length === 0,
-    );
-    expect(await readFile(join(handle.cellDir, 'stderr'), 'utf8')).not.toContain('ran');
-    await host.remove(handle);
-  });
-
-  it('stops at its gate, unrun, when its cell folder is removed under it', async () => {
-    // A host's state removed without removing its cells (a test's, an operator's rm -rf): nothing
-    // would ever open the gate, and the supervisor used to wait there forever.
-    const handle = await booted(sh('echo ran'), 'gate-gone');
-    await rm(handle.cellDir, { recursive: true, force: true });
-    await until(
-      'the supervisor and the sandbox are gone',
-      async () => [
-        ...(await sandboxProcesses(handle.sandboxId)),
-        ...(await findHostProcesses(host.config, handle.sandboxId)).map((p) => `${p.kind} ${p.pid}`),
-      ],
-      (found) => found.length === 0,
-    );
-    await host.removeById(handle.sandboxId);
   });
 });
 
