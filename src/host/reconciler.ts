@@ -93,6 +93,9 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
       if (!planned) continue;
       // A warm sandbox given to a cell after the records were read: its record names it now.
       if (planned.action === 'remove-orphan' && isWarmSandboxId(sandboxId) && (await givenToACell(sandboxId))) continue;
+      // Its traces were read a while ago: a prepare may have taken up the folder since (a run
+      // arriving after a crash left it without a record) and may be running the cell by now.
+      if (planned.action === 'remove-orphan' && (await preparedSince(sandboxId))) continue;
       const fields = { ...planned, hostId: config.hostId, phase: 'reconcile' };
       log('reconcile: removing sandbox', fields);
       try {
@@ -189,6 +192,12 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
       action: 'remove-orphan',
       why: `no cell record; found: ${traces.pieces.map((p) => p.what).join(', ')} (the youngest ${Math.round(youngestMs / 1000)} s old)`,
     };
+  }
+
+  /** Whether a sandbox found without a record has one now, or is being prepared. */
+  async function preparedSince(sandboxId: string): Promise<boolean> {
+    if (host.isPreparing(sandboxId)) return true;
+    return (await readRecord(join(config.cellsDir, sandboxId))) !== undefined;
   }
 
   /** Whether a cell record names `runscId` as the warm sandbox it runs in. */

@@ -197,6 +197,34 @@ describe('things without a record', () => {
     expect(await r.reconcile()).toMatchObject([{ sandboxId: young.sandboxId, action: 'remove-orphan' }]);
   });
 
+  it('leaves alone a folder without a record that a prepare took up after the round looked', async () => {
+    // A worker killed mid-prepare leaves a cell folder without a record; the run, retried on the
+    // restarted worker, prepares the cell again in that folder. A round that read the folder before
+    // that used to remove it anyway, killing the cell that was running by then (seen in chaos).
+    const first = await makeOrphan(a, 'first');
+    const doc = cellDoc(['/bin/true'], {}, { id: `zz-revived-${process.pid}` });
+    const revived = await a.prepare(doc, 'run');
+    await rm(join(revived.cellDir, 'cell.json'));
+    const past = new Date(Date.now() - 60_000);
+    await utimes(revived.cellDir, past, past);
+    expect(first.sandboxId < revived.sandboxId).toBe(true); // removed in this order
+    let handle: CellHandle | undefined;
+    const host = Object.assign(Object.create(a) as TestHost, {
+      // The prepare comes back while the round removes the first orphan.
+      async removeById(id: string) {
+        if (id === first.sandboxId) handle = await a.prepare(doc, 'run');
+        return a.removeById(id);
+      },
+    });
+    const reconciler = createReconciler({ host, isCellRunning: async () => 'running', orphanGraceMs: 1000 });
+    await sleep(1100);
+    const actions = await reconciler.reconcile();
+    expect(actions.map((x) => x.sandboxId)).toEqual([first.sandboxId]);
+    expect(handle?.sandboxId).toBe(revived.sandboxId);
+    expect(await exists(join(revived.cellDir, 'cell.json'))).toBe(true);
+    await a.remove(handle!);
+  });
+
   it('kills a supervisor and a sandbox whose cell record is gone', async () => {
     const h = await startSleeping(a);
     await rm(h.cellDir, { recursive: true, force: true });
