@@ -4,6 +4,7 @@
 import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { pathExists } from './cell-files.ts';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type CgroupMode = 'v1' | 'v2' | 'none';
 
@@ -114,6 +115,12 @@ export async function removeCgroupParent(mode: CgroupMode, parent: string): Prom
   await Promise.all(bases.map((base) => rmdir(join(base, parent)).catch(() => undefined)));
 }
 
+/**
+ * How long a cgroup folder may refuse its removal (EBUSY) while processes just killed leave it: a
+ * removal kills what it finds of the sandbox and then removes its cgroups at once.
+ */
+const CGROUP_BUSY_WAIT_MS = 3000;
+
 async function removeTree(dir: string): Promise<void> {
   let entries: string[];
   try {
@@ -122,9 +129,17 @@ async function removeTree(dir: string): Promise<void> {
     return;
   }
   for (const e of entries) await removeTree(join(dir, e));
-  await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
+  for (const until = Date.now() + CGROUP_BUSY_WAIT_MS; ;) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() >= until) throw err;
+    }
+    await sleep(20);
+  }
 }
 
 /** A cell's cgroup folder in one controller (v1) or the unified tree (v2). */

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { prepareCellCgroup, removeCellCgroup } from '../../src/host/cgroups.ts';
 import { runCell } from '../../src/host/run-cell.ts';
 import { createReconciler } from '../../src/host/reconciler.ts';
 import {
@@ -420,6 +421,30 @@ describe('shutdown', () => {
       await host.remove(running);
       await host.shutdown();
       expect(await parentFolders(host.config.cgroupParent)).toEqual([]);
+    } finally {
+      await host.cleanupDir();
+    }
+  });
+});
+
+describe("a cell's cgroups", () => {
+  it('are removed once the processes just killed in them have left, not refused while they leave', async () => {
+    // A removal kills what it finds of a sandbox still booting and removes its cgroups at once;
+    // rmdir refused them (EBUSY) while the killed processes were still leaving (a CI run).
+    const host = await makeTestHost();
+    try {
+      expect(host.cgroupMode).not.toBe('none');
+      const id = `cg-busy-${process.pid}`;
+      await prepareCellCgroup(host.cgroupMode, host.config.cgroupParent, id, 64 << 20);
+      const dir = join('/sys/fs/cgroup', host.cgroupMode === 'v1' ? 'memory' : '', host.config.cgroupParent, id);
+      const child = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+      await new Promise((r) => child.once('spawn', r));
+      await writeFile(join(dir, 'cgroup.procs'), String(child.pid));
+      setTimeout(() => child.kill('SIGKILL'), 200);
+      const t0 = Date.now();
+      await removeCellCgroup(host.cgroupMode, host.config.cgroupParent, id);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(150); // it waited for the process to leave
+      await expect(stat(dir)).rejects.toThrow(/ENOENT/);
     } finally {
       await host.cleanupDir();
     }
