@@ -197,7 +197,7 @@ export function createReconciler(opts: ReconcilerOptions): Reconciler {
   /** Whether a sandbox found without a record has one now, or is being prepared. */
   async function preparedSince(sandboxId: string): Promise<boolean> {
     if (host.isPreparing(sandboxId)) return true;
-    return (await readRecord(join(config.cellsDir, sandboxId))) !== undefined;
+    return (await readRecord(join(config.cellsDir, sandboxId)))?.sandboxId === sandboxId;
   }
 
   /** Whether a cell record names `runscId` as the warm sandbox it runs in. */

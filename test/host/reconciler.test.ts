@@ -205,8 +205,6 @@ describe('things without a record', () => {
     const doc = cellDoc(['/bin/true'], {}, { id: `zz-revived-${process.pid}` });
     const revived = await a.prepare(doc, 'run');
     await rm(join(revived.cellDir, 'cell.json'));
-    const past = new Date(Date.now() - 60_000);
-    await utimes(revived.cellDir, past, past);
     expect(first.sandboxId < revived.sandboxId).toBe(true); // removed in this order
     let handle: CellHandle | undefined;
     const host = Object.assign(Object.create(a) as TestHost, {
