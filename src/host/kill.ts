@@ -13,6 +13,7 @@ import {
   readSupervisorPid,
   runscIdOf,
   writeJsonAtomic,
+  writeNeverStarted,
   pathExists,
 } from './cell-files.ts';
 import { writeGate } from './launch.ts';
@@ -81,10 +82,29 @@ async function send(
       const sent = await signalCell(ctx, handle, signal).catch(() => 'not-running' as const);
       if (sent === 'sent') return;
     }
-    // 'prepared': start() sees the kill record and does not launch.
-    if (st === 'prepared' || !(await readRecord(handle.cellDir))) return;
+    if (!(await readRecord(handle.cellDir))) return;
+    if (st === 'prepared' && (await stoppedBeforeStart(handle))) return;
     await sleep(100);
   }
+}
+
+/**
+ * Whether a prepared cell, its kill record written, can no longer start. A cold cell's start writes
+ * launch.requested and then looks for a kill record: without the request, it will see the record
+ * (and the outcome is written here at once); with it, the launch may be under way, and the signal
+ * waits for the sandbox. A warm cell's gate takes the first word put there: a stop put first wins,
+ * a go put first means the start is under way.
+ */
+async function stoppedBeforeStart(handle: CellHandle): Promise<boolean> {
+  if (handle.runscId === undefined) {
+    if (await pathExists(join(handle.cellDir, cellFile.launchRequested))) return false;
+    await writeNeverStarted(handle.cellDir);
+    return true;
+  }
+  if ((await writeGate(handle, 'stop', false)) !== 'stop') return false;
+  const supervisor = await readSupervisorPid(handle.cellDir);
+  if (supervisor !== undefined) await signalSupervisor(supervisor, handle.sandboxId, 'SIGUSR2');
+  return true;
 }
 
 /**
@@ -99,12 +119,12 @@ async function signalCell(ctx: HostContext, handle: CellHandle, signal: KillSign
   }
   const pid = Number.parseInt(await readFile(join(handle.cellDir, cellFile.execPid), 'utf8').catch(() => ''), 10);
   if (Number.isInteger(pid) && pid > 0) return ctx.runsc.kill(container, signal, { pid, network: handle.network });
-  // Still at its gate (started is written once it opens): the supervisor ends it unrun.
+  // Still at its gate (started is written once it opens): the supervisor ends it unrun, unless it
+  // already read go, and then the process it runs takes the signal once its pid is known.
   if (!(await pathExists(join(handle.cellDir, cellFile.started)))) {
     await writeGate(handle, 'stop');
     const supervisor = await readSupervisorPid(handle.cellDir);
     if (supervisor !== undefined) await signalSupervisor(supervisor, handle.sandboxId, 'SIGUSR2');
-    return 'sent';
   }
   return 'not-running';
 }

@@ -24,7 +24,7 @@
 # In mode exec the supervisor is started when the cell is prepared (at its claim) and gets ready,
 # hostname set and output readers waiting, then waits at a gate: the file gate saying "go" (the
 # host's start) runs the cell's process, "stop" (a kill or a removal first) ends it without running
-# anything; SIGUSR1 and SIGUSR2 say the same to a supervisor already waiting.
+# anything; SIGUSR1 wakes a supervisor already waiting to read it, SIGUSR2 stops it.
 #
 # shellcheck disable=SC2154 # bundle, id, max_out, max_err, oom_probe, mode, container, container_dir, hostname: launch.env.
 set -u
@@ -36,7 +36,9 @@ dir=$1
 go=
 stop=
 # Before the pid file: the host signals only a supervisor whose pid it has read.
-trap 'go=1' USR1
+# SIGUSR1 only wakes the wait at the gate, whose file says what to do: a kill's stop may be there
+# before a start's go, and the first word put there stays (launch.ts).
+trap ':' USR1
 trap 'go=1 stop=1' USR2
 if [ "$mode" = boot ]; then
   echo $$ > "$dir/supervisor.pid"

@@ -169,6 +169,36 @@ describe.each([
       expect(took).toBeLessThan(1000 + 2000 + 3000);
     });
 
+    it('gives SIGTERM and its grace to a cell whose kill lands while it is being started', async () => {
+      // A kill that found the cell prepared used to leave it to the start, which had already looked
+      // for a kill and launched: SIGTERM never went out, and SIGKILL came after the grace (chaos: a
+      // TERM-trapping cell ended SIGKILL, its start delayed into its deadline by worker crashes).
+      const doc = sh("trap 'exit 7' TERM; while true; do sleep 0.1; done", { limits: { gracefulShutdownSeconds: 8 } });
+      const allowed = [
+        { kind: 'deadline', signal: 'SIGTERM', exitCode: 7 },
+        // Killed before it ran, or before its shell set the trap.
+        { kind: 'deadline', signal: 'SIGTERM' },
+      ];
+      for (let i = 0; i < 6; i++) {
+        const handle = await host.prepare(doc, `startkill-${i}-${Date.now()}`);
+        try {
+          const started = Date.now();
+          await Promise.all([
+            host.start(handle),
+            (async () => {
+              await new Promise((r) => setTimeout(r, i % 3));
+              await host.kill(handle, { reason: 'deadline', message: 'ttl passed' });
+            })(),
+          ]);
+          const exit = await host.wait(handle);
+          expect(allowed).toContainEqual(exit.outcome);
+          expect(Date.now() - started).toBeLessThan(8000);
+        } finally {
+          await host.remove(handle);
+        }
+      }
+    });
+
     it('goes on from the SIGKILL a kill asked for again had already sent, and the outcome keeps it', async () => {
       // The kill of a crashed worker got as far as recording SIGKILL; its retry must not restart the
       // grace with SIGTERM, nor rewrite the record so that the outcome says SIGTERM.
