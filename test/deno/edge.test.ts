@@ -23,15 +23,29 @@ const doc = (id: string, argv: string[]) => cellDocument(argv, { id, ttlSeconds:
 async function withHost<T>(fn: (host: Awaited<ReturnType<typeof createCellHost>>) => Promise<T>): Promise<T> {
   const stateDir = await Deno.makeTempDir({ prefix: 'cellos-deno-' });
   const host = await createCellHost({ hostId: `deno${Deno.pid}`, stateDir, defaultRootfs: rootfs });
+  let result: T;
   try {
-    const result = await fn(host);
+    result = await fn(host);
     assert((await host.runsc.list()).length === 0, 'a container was left in the runsc root');
     assert([...Deno.readDirSync(host.config.cellsDir)].length === 0, 'a cell record was left behind');
     assert([...Deno.readDirSync(host.config.bundleDir)].length === 0, 'a bundle was left behind');
-    return result;
   } finally {
-    host.close();
+    await host.shutdown();
     await Deno.remove(stateDir, { recursive: true });
+  }
+  // The host's own cgroup folders go with it (close() alone left them, one per run of this suite).
+  const controllers = [...Deno.readDirSync('/sys/fs/cgroup')].map((e) => e.name);
+  const left = controllers.filter((c) => exists(`/sys/fs/cgroup/${c}/${host.config.cgroupParent}`));
+  assert(left.length === 0, `cgroup folders left: ${left.join(', ')}`);
+  return result;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
