@@ -19,7 +19,7 @@ import { BundleConfigError } from '../bundle/errors.ts';
 import { sandboxIdFor } from '../bundle/ids.ts';
 import type { CellDocument } from '../document/schema.ts';
 import { resolveRootfs, rootfsPathsInBundles } from '../rootfs/index.ts';
-import { cellFile, readRecord, writeJsonAtomic, type CellRecord } from './cell-files.ts';
+import { cellFile, pathExists, readRecord, writeJsonAtomic, type CellRecord } from './cell-files.ts';
 import { cellCgroupPath, cellOomProbe, prepareCellCgroup, setBootedCellLimits } from './cgroups.ts';
 import { cellDirOf, handleOf, inBackground, type CellHandle, type HostContext } from './context.ts';
 import type { HostConfig } from './config.ts';
@@ -51,6 +51,11 @@ async function prepareOnce(
   const cellDir = cellDirOf(ctx, sandboxId);
   const existing = await readRecord(cellDir);
   if (existing) return handleOf(ctx, existing);
+  // A folder without a record is what a prepare or a removal cut short left (a worker killed in
+  // it). What is left there (a supervisor's claim on the cell, its pid file) would make this
+  // prepare's supervisor give the cell up, or the start take it for started: remove it all first,
+  // as the reconciler would.
+  if (await pathExists(cellDir)) await removeById(ctx, sandboxId);
   const { run } = doc.spec;
   // The host's policy first (secrets and their grants, root, memory, tmpfs, network, mounts as
   // written), then the host mounts resolved: a refused document creates nothing on the host.

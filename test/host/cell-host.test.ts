@@ -2,7 +2,7 @@
 // Every test runs twice: cells that boot their own sandbox (cold), and cells run in one of the
 // host's warm sandboxes (warmOnly makes sure each fitting cell gets one).
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareCellCgroup, removeCellCgroup } from '../../src/host/cgroups.ts';
@@ -226,6 +226,33 @@ describe.each([
         });
       } finally {
         await host.remove(handle);
+      }
+    });
+  });
+
+  describe('a run retried after its removal was cut short', () => {
+    it('runs the cell again in the folder the removal left, not stopped by what is left there', async () => {
+      // The run removes the sandbox before it reports the exit; a worker killed in that removal left
+      // the folder without its record but with the supervisor's claim on the cell (pipes/owner), and
+      // the retried run's supervisor gave up on the cell it took for another's: lost (cluster chaos).
+      const doc = sh('echo again; exit 2');
+      const runKey = `rerun-${Date.now()}`;
+      const first = await host.prepare(doc, runKey);
+      await host.start(first);
+      expect((await host.wait(first)).outcome).toEqual({ kind: 'exited', code: 2 });
+      await host.remove(first);
+      await mkdir(join(first.cellDir, 'pipes'), { recursive: true });
+      await writeFile(join(first.cellDir, 'pipes', 'owner'), '');
+      await writeFile(join(first.cellDir, 'supervisor.pid'), `${process.pid}\n`);
+      const again = await host.prepare(doc, runKey);
+      try {
+        expect(again.sandboxId).toBe(first.sandboxId);
+        await host.start(again);
+        const exit = await host.wait(again);
+        expect(exit.outcome).toEqual({ kind: 'exited', code: 2 });
+        expect(exit.stdout.tail).toBe('again\n');
+      } finally {
+        await host.remove(again);
       }
     });
   });
