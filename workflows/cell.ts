@@ -131,7 +131,19 @@ export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> 
   try {
     // Claimed by the admitting worker's host (it had room), else by whichever host takes it from
     // the launch queue.
-    const hostId = pull ? (admitted.claimedBy ?? (await claimHost(input, admitted, ref, cell))) : admitted.hostId;
+    const claim =
+      pull && admitted.claimedBy === undefined
+        ? await claimHost(input, admitted, ref, cell)
+        : { hostId: pull ? admitted.claimedBy : admitted.hostId };
+    const hostId = claim.hostId;
+    if (claim.cancelled !== undefined) {
+      // Cancelled as a host claimed the cell: what that host prepared is removed in finally.
+      if (hostId !== undefined) {
+        cell.hostId = hostId;
+        host = hostActivities(input, { ...admitted, hostId }, cell.sandboxId, controlFromStart);
+      }
+      throw claim.cancelled;
+    }
     if (hostId === undefined) {
       cell.end({ kind: 'cancelled', reason: `killed while queued: ${cell.killRequest ?? 'kill requested'}` });
     } else {
@@ -226,13 +238,22 @@ async function cleanUp(host: HostActivities, ref: SandboxRef, cell: CellState): 
   }
 }
 
-/** The host that took the cell from its launch queue, or undefined if a kill came first. */
+/**
+ * Cells queued before this patch stopped at a kill or cancel without waiting for their claim's
+ * answer, and a host that had claimed them as it came kept what it prepared for up to a minute.
+ */
+const CLAIM_SETTLES_PATCH = 'claim-settles-on-cancel';
+
+/**
+ * The host that took the cell from its launch queue, or none if a kill came first; `cancelled` when
+ * the workflow was cancelled while the cell was queued (with the host that claimed it meanwhile).
+ */
 async function claimHost(
   input: CellWorkflowInput,
   admitted: Admission,
   ref: SandboxRef,
   cell: CellState,
-): Promise<string | undefined> {
+): Promise<{ hostId?: string | undefined; cancelled?: unknown }> {
   cell.enter('queued');
   const labels = admitted.labels ?? '';
   const { claimCell } = proxyActivities<Pick<CellActivities, 'claimCell'>>({
@@ -247,7 +268,12 @@ async function claimHost(
       maximumInterval: '2s',
       nonRetryableErrorTypes: [failureTypes.invalidDocument, failureTypes.rejected],
     },
+    // A claim being answered as the kill comes is answered: the workflow learns which host prepared
+    // the cell and removes it there. (The same cancel command as TRY_CANCEL: old histories replay.)
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
+  // Stopped in the very activation the claim was asked in, it was never sent: nothing to wait for.
+  const stoppedAtOnce = cell.killRequest !== undefined || CancellationScope.current().consideredCancelled;
   let hostId: string | undefined;
   let failure: unknown;
   const queued = new CancellationScope();
@@ -257,10 +283,23 @@ async function claimHost(
       (c) => void (hostId = c.hostId),
       (err: unknown) => void (failure = err ?? new Error('claimCell failed')),
     );
-  await condition(() => hostId !== undefined || failure !== undefined || cell.killRequest !== undefined);
-  if (hostId === undefined && failure === undefined) queued.cancel();
+  let cancelled: unknown;
+  try {
+    await condition(() => hostId !== undefined || failure !== undefined || cell.killRequest !== undefined);
+  } catch (err) {
+    // The workflow was cancelled (and `queued` with it).
+    if (!isCancellation(err)) throw err;
+    cancelled = err;
+  }
+  if (hostId === undefined && failure === undefined) {
+    if (cancelled === undefined) queued.cancel();
+    if (!stoppedAtOnce && patched(CLAIM_SETTLES_PATCH)) {
+      await CancellationScope.nonCancellable(() => condition(() => hostId !== undefined || failure !== undefined));
+    }
+  }
+  if (cancelled !== undefined) return { hostId, cancelled };
   if (failure !== undefined && hostId === undefined && cell.killRequest === undefined) throw failure;
-  return hostId;
+  return { hostId };
 }
 
 /** The shared queue: the caller's, or else the one this workflow runs on. */

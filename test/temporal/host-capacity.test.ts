@@ -2,7 +2,10 @@
 // full host still kills a cell at its deadline. Real dev server, real workers, real runsc; the number
 // of sandboxes is sampled from runsc itself while the cells run.
 import { readdir } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { launchTaskQueue } from '../../src/contract/index.ts';
+import { parseCellDocument } from '../../src/document/parse.ts';
 import type { CellRun } from '../../src/client/cell-client.ts';
 import type { CellHost } from '../../src/host/cell-host.ts';
 import { deadlineDocument, loopScript, shDocument, TRAPPED } from '../helpers/documents.ts';
@@ -152,6 +155,62 @@ describe('a host runs at most maxConcurrentCells sandboxes', () => {
     expect((await sampler.stop()).max).toBe(MAX_CELLS);
     await expectNoLeftovers(second.host);
   }, 120_000);
+});
+
+describe('a cell cancelled while a host claims it', () => {
+  it.each([
+    ['cancelled', { kind: 'cancelled', reason: 'the workflow was cancelled' }],
+    ['killed', { kind: 'cancelled', reason: 'killed before start: changed my mind' }],
+  ] as const)(
+    '%s: is removed from the host that prepared it, not left there for the reconciler',
+    async (how, outcome) => {
+      // A full host: the cell waits in the launch queue. A stand-in claimer answers its claim for the
+      // host as a claim does (the cell's bundle is prepared there first), but only after the workflow
+      // was cancelled, so the workflow learns which host holds the cell only from that late answer.
+      const b = await bed();
+      const holders = await Promise.all(Array.from({ length: MAX_CELLS }, () => startRunningCell(b, doc('sleep 120'))));
+      let asked: (sandboxId: string) => void = () => undefined;
+      const claimAsked = new Promise<string>((resolve) => (asked = resolve));
+      let answer: () => void = () => undefined;
+      const answered = new Promise<void>((resolve) => (answer = resolve));
+      const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const claimer = await Worker.create({
+        connection,
+        taskQueue: launchTaskQueue(b.taskQueue, ''),
+        activities: {
+          claimCell: async (input: { cellId: string; runKey: string; document: unknown }) => {
+            const handle = await b.host.prepare(parseCellDocument(input.document), input.runKey);
+            asked(handle.sandboxId);
+            await answered;
+            return { hostId: b.host.config.hostId };
+          },
+        },
+      });
+      try {
+        await claimer.runUntil(async () => {
+          const run = await b.client.start(doc('echo never'));
+          const sandboxId = await claimAsked;
+          expect(await readdir(b.host.config.cellsDir)).toContain(sandboxId);
+          if (how === 'killed') await run.kill('changed my mind');
+          else await b.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
+          await sleep(500);
+          answer();
+          const r = await run.result();
+          expect(r.outcome).toEqual(outcome);
+          expect(r.cleanupError).toBeUndefined();
+          expect(await readdir(b.host.config.cellsDir)).not.toContain(sandboxId);
+        });
+      } finally {
+        await connection.close();
+      }
+      await cancelAll(
+        b,
+        holders.map((h) => h.run),
+      );
+      await expectNoLeftovers(b.host);
+    },
+    90_000,
+  );
 });
 
 describe('the control queue', () => {

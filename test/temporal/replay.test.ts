@@ -25,7 +25,7 @@ import {
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
 import { deadlineDocument, loopScript, shDocument, TRAPPED } from '../helpers/documents.ts';
 import { repoRoot } from '../helpers/host.ts';
-import { fetchHistory, startRunningCell, useTestBed } from '../helpers/temporal.ts';
+import { fetchHistory, startRunningCell, useTestBed, waitForPhase } from '../helpers/temporal.ts';
 
 const historiesDir = join(repoRoot, 'test', 'histories');
 const RECORD = process.env.RECORD_HISTORIES === '1';
@@ -42,6 +42,9 @@ const PATHS = [
   'invalid-document',
   'host-lost',
   'killed-before-start',
+  'killed-while-queued',
+  'cancelled-while-queued',
+  'cancelled-as-claimed',
   'scheduled-by-temporal',
 ] as const;
 type PathName = (typeof PATHS)[number];
@@ -65,6 +68,15 @@ function recordHistories(): void {
     ...extra,
   });
   const idOf = (document: { spec: { id: string } }) => cellWorkflowId(document.spec.id);
+  /** Started on the bed's worker, with the launch and host queues of another queue family. */
+  const startIn = async (family: string, d: { spec: { id: string } }, extra: Partial<CellWorkflowInput> = {}) => {
+    const handle = await bed.client.temporal.workflow.start(CELL_WORKFLOW_TYPE, {
+      taskQueue: bed.taskQueue,
+      workflowId: idOf(d),
+      args: [input(d, { taskQueue: family, ...extra })],
+    });
+    return bed.client.getHandle(d.spec.id, handle.firstExecutionRunId);
+  };
 
   async function save(path: PathName, workflowId: string, runId?: string): Promise<void> {
     const history = JSON.parse(historyToJSON(await fetchHistory(bed, workflowId, runId))) as {
@@ -171,6 +183,59 @@ function recordHistories(): void {
       expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'killed while queued: changed my mind' });
       expect(r.sandboxStartedAt).toBeUndefined();
       await save('killed-before-start', handle.workflowId, handle.signaledRunId);
+    },
+    async 'killed-while-queued'() {
+      // Queued in a queue family no host serves: its claim is never answered.
+      const run = await startIn(`${bed.taskQueue}-unclaimed`, doc('echo never'));
+      await waitForPhase(() => run.status(), 'queued');
+      await run.kill('changed my mind');
+      expect((await run.result()).outcome).toEqual({
+        kind: 'cancelled',
+        reason: 'killed while queued: changed my mind',
+      });
+      await save('killed-while-queued', run.workflowId, run.runId);
+    },
+    async 'cancelled-while-queued'() {
+      const run = await startIn(`${bed.taskQueue}-unclaimed`, doc('echo never'));
+      await waitForPhase(() => run.status(), 'queued');
+      await bed.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
+      expect((await run.result()).outcome).toEqual({ kind: 'cancelled', reason: 'the workflow was cancelled' });
+      await save('cancelled-while-queued', run.workflowId, run.runId);
+    },
+    async 'cancelled-as-claimed'() {
+      // A stand-in host answers the claim only after the workflow was cancelled. Its queues are not
+      // served: the cleanup's kill and removal time out (host timeout 1 s).
+      const family = `${bed.taskQueue}-slow-claim`;
+      let asked: () => void = () => undefined;
+      const claimAsked = new Promise<void>((resolve) => (asked = resolve));
+      let answer: () => void = () => undefined;
+      const answered = new Promise<void>((resolve) => (answer = resolve));
+      const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const claimer = await Worker.create({
+        connection,
+        taskQueue: launchTaskQueue(family, ''),
+        activities: {
+          claimCell: async () => {
+            asked();
+            await answered;
+            return { hostId: 'slow' };
+          },
+        },
+      });
+      try {
+        await claimer.runUntil(async () => {
+          const run = await startIn(family, doc('true'), { hostScheduleToStartSeconds: 1 });
+          await claimAsked;
+          await bed.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
+          await new Promise((r) => setTimeout(r, 500));
+          answer();
+          const r = await run.result();
+          expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'the workflow was cancelled' });
+          await save('cancelled-as-claimed', run.workflowId, run.runId);
+        });
+      } finally {
+        await connection.close();
+      }
     },
     async 'scheduled-by-temporal'() {
       // A schedule made without our client (as the Temporal CLI or the UI makes one): no scheduleId in
