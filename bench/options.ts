@@ -54,7 +54,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   };
 }
 
-function wholeNumber(option: string, value: string, min: number): number {
+export function wholeNumber(option: string, value: string, min: number): number {
   const n = Number(value);
   if (value === '' || !Number.isSafeInteger(n) || n < min) {
     throw new BenchUsageError(`--${option} ${JSON.stringify(value)} must be a whole number >= ${min}`);

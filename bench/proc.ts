@@ -45,7 +45,32 @@ export interface ProcStat {
 
 export function statOf(pid: number): ProcStat | undefined {
   const stat = read(`/proc/${pid}/stat`);
-  if (stat === undefined) return undefined;
+  return stat === undefined ? undefined : parseStat(stat);
+}
+
+/** Each live thread of `pid`: its name (comm, which threads may share) and its own CPU time. */
+export function threadsOf(pid: number): { tid: number; comm: string; cpuMs: number }[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tids.flatMap((tid) => {
+    const stat = read(`/proc/${pid}/task/${tid}/stat`);
+    if (stat === undefined) return []; // the thread ended
+    return [
+      {
+        tid: Number(tid),
+        comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        cpuMs: parseStat(stat).cpuMs,
+      },
+    ];
+  });
+}
+
+/** A /proc stat line (a process's or a thread's). */
+function parseStat(stat: string): ProcStat {
   // Fields after "(comm) ": state is field 3, utime 14, stime 15, cutime 16, cstime 17, starttime 22.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const n = (i: number) => Number(f[i - 3]);

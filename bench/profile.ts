@@ -5,12 +5,12 @@
 // dev server, then the functions and packages the JS time went to. Reports; never fails on figures.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { statOf } from './proc.ts';
+import { BenchUsageError, wholeNumber } from './options.ts';
+import { statOf, threadsOf } from './proc.ts';
 import { startRig } from './rig.ts';
 import type { Series } from './series.ts';
 import { settle } from './settle.ts';
@@ -28,7 +28,6 @@ interface ProfileWindow {
 
 /** CLOCK_MONOTONIC in µs, the clock of V8's profile timestamps. */
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
-const MS_PER_TICK = 10;
 const IDLE_MS = 5000;
 const SERVER = 'dev server (all threads)';
 
@@ -39,33 +38,36 @@ interface Options {
 }
 
 function options(): Options {
-  const { values } = parseArgs({
-    options: {
-      cells: { type: 'string', default: '200' },
-      'in-flight': { type: 'string', default: '8' },
-      series: { type: 'string', default: 'temporal-cold' },
-    },
-  });
-  const series = values.series === 'temporal-warm' ? 'temporal-warm' : 'temporal-cold';
-  return { cells: Number(values.cells), inFlight: Number(values['in-flight']), series };
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        cells: { type: 'string', default: '200' },
+        'in-flight': { type: 'string', default: '8' },
+        series: { type: 'string', default: 'temporal-cold' },
+      },
+    }));
+  } catch (err) {
+    throw new BenchUsageError((err as Error).message);
+  }
+  const series = values.series;
+  if (series !== 'temporal-cold' && series !== 'temporal-warm') {
+    throw new BenchUsageError(`--series ${JSON.stringify(series)} must be temporal-cold or temporal-warm`);
+  }
+  return {
+    cells: wholeNumber('cells', values.cells, 1),
+    inFlight: wholeNumber('in-flight', values['in-flight'], 1),
+    series,
+  };
 }
 
 /** CPU ms per thread name of this process (thread names repeat: the Rust core's workers, libuv's pool). */
 function threadCpu(): Map<string, number> {
   const byName = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  for (const t of threadsOf(process.pid)) {
     // Node's worker threads (the workflow threads) are named like the main thread.
-    const name = tid === String(process.pid) ? `${comm} (main thread)` : comm;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
-    byName.set(name, (byName.get(name) ?? 0) + ms);
+    const name = t.tid === process.pid ? `${t.comm} (main thread)` : t.comm;
+    byName.set(name, (byName.get(name) ?? 0) + t.cpuMs);
   }
   return byName;
 }
@@ -224,4 +226,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await main().catch((err: unknown) => {
+  console.error(err instanceof BenchUsageError ? `bench:profile: ${err.message}` : err);
+  process.exitCode = 1;
+});

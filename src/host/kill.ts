@@ -102,9 +102,14 @@ async function stoppedBeforeStart(handle: CellHandle): Promise<boolean> {
     return true;
   }
   if ((await writeGate(handle, 'stop', false)) !== 'stop') return false;
+  await stopSupervisor(handle);
+  return true;
+}
+
+/** SIGUSR2 to a warm cell's supervisor, whose gate says stop: it ends the cell unrun if it can. */
+async function stopSupervisor(handle: CellHandle): Promise<void> {
   const supervisor = await readSupervisorPid(handle.cellDir);
   if (supervisor !== undefined) await signalSupervisor(supervisor, handle.sandboxId, 'SIGUSR2');
-  return true;
 }
 
 /**
@@ -123,8 +128,7 @@ async function signalCell(ctx: HostContext, handle: CellHandle, signal: KillSign
   // already read go, and then the process it runs takes the signal once its pid is known.
   if (!(await pathExists(join(handle.cellDir, cellFile.started)))) {
     await writeGate(handle, 'stop');
-    const supervisor = await readSupervisorPid(handle.cellDir);
-    if (supervisor !== undefined) await signalSupervisor(supervisor, handle.sandboxId, 'SIGUSR2');
+    await stopSupervisor(handle);
   }
   return 'not-running';
 }
