@@ -58,7 +58,7 @@ interface Host {
 }
 
 type Expected =
-  | { kind: 'exited'; code: number }
+  | { kind: 'exited'; code: number; runsSeconds?: number }
   | { kind: 'deadline'; signal: 'SIGTERM' | 'SIGKILL'; exitCode?: number; ttlSeconds?: number }
   | { kind: 'cancelled' };
 
@@ -349,11 +349,14 @@ async function removeCgroupTree(path: string): Promise<void> {
   await rmdir(path).catch(() => undefined);
 }
 
+/** The ttl of mixedCells' cells other than the deadline ones. */
+const DEFAULT_TTL_S = 60;
+
 function mixedCells(opts: ChaosOptions): Cell[] {
   const cells: Cell[] = [];
   for (let i = 0; i < opts.cells; i++) {
     const id = `chaos-${opts.tier}-${process.pid}-${i}`;
-    const doc = (script: string) => shDocument(script, { id });
+    const doc = (script: string) => shDocument(script, { id, ttlSeconds: DEFAULT_TTL_S });
     const sleepS = (i * 7) % 20; // 0..19 s
     switch (i % 6) {
       case 0:
@@ -363,11 +366,15 @@ function mixedCells(opts: ChaosOptions): Cell[] {
         cells.push({
           id,
           doc: doc(`sleep ${sleepS}; exit ${(i % 5) + 1}`),
-          expected: { kind: 'exited', code: (i % 5) + 1 },
+          expected: { kind: 'exited', code: (i % 5) + 1, runsSeconds: sleepS },
         });
         break;
       case 2:
-        cells.push({ id, doc: doc(`sleep ${Math.min(sleepS, 8)}; echo ok`), expected: { kind: 'exited', code: 0 } });
+        cells.push({
+          id,
+          doc: doc(`sleep ${Math.min(sleepS, 8)}; echo ok`),
+          expected: { kind: 'exited', code: 0, runsSeconds: Math.min(sleepS, 8) },
+        });
         break;
       case 3:
         cells.push({
@@ -394,14 +401,27 @@ function matches(expected: Expected, result: CellResult | undefined): boolean {
   const o = result?.outcome;
   if (!o) return false;
   if (expected.kind === 'cancelled') return o.kind === 'cancelled';
-  if (expected.kind === 'exited') return o.kind === 'exited' && o.code === expected.code;
+  const lateBy = Date.parse(result?.sandboxStartedAt ?? '') - Date.parse(result?.startedAt ?? '');
+  if (expected.kind === 'exited') {
+    if (o.kind === 'exited') return o.code === expected.code;
+    // Crashes can delay a launch so long that the cell's sleep outlasts what is left of its ttl
+    // (DEFAULT_TTL_S): then its deadline's SIGTERM (the shell has no trap) is the
+    // true outcome. Only a sandbox that started within its sleep (and a second) of the deadline.
+    const leftMs = DEFAULT_TTL_S * 1000 - lateBy;
+    return (
+      o.kind === 'deadline' &&
+      o.signal === 'SIGTERM' &&
+      o.exitCode === undefined &&
+      expected.runsSeconds !== undefined &&
+      leftMs <= (expected.runsSeconds + 1) * 1000
+    );
+  }
   if (o.kind !== 'deadline') return false;
   if (o.signal === expected.signal && o.exitCode === expected.exitCode) return true;
   // A launch delayed by a crash can start the sandbox at (or after) its deadline: then SIGTERM can
   // reach the shell before its trap is set (the one that exits 7, or the one that ignores it), and
   // dying by it is the true outcome (no exit code). Only a sandbox that started within a second of
   // its deadline is allowed that.
-  const lateBy = Date.parse(result?.sandboxStartedAt ?? '') - Date.parse(result?.startedAt ?? '');
   const startedLate = expected.ttlSeconds !== undefined && lateBy >= (expected.ttlSeconds - 1) * 1000;
   return startedLate && o.signal === 'SIGTERM' && o.exitCode === undefined;
 }

@@ -292,14 +292,23 @@ describe('secrets: granted per cell, redacted from what the host reports (issue 
         (t) => ['runsc', 'runsc-gofer', 'runsc-sandbox'].every((n) => t.some((p) => p.argv0 === n)),
       );
       const checked = [{ pid: supervisor, argv0: 'supervisor' }, ...tree];
+      const read = new Set<string>();
       for (const p of checked) {
-        const environ = await readFile(`/proc/${p.pid}/environ`, 'utf8');
+        // A short-lived child (one of runsc's own helpers) may be gone since the listing.
+        const environ = await readFile(`/proc/${p.pid}/environ`, 'utf8').catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT' || err.code === 'ESRCH') return undefined;
+          throw err;
+        });
+        if (environ === undefined) continue;
+        read.add(p.argv0);
         for (const [name, value] of Object.entries(planted)) {
           if (name === 'CELLOS_ENV_CHECK_MARKER') continue;
           expect(environ, `${p.argv0} (${p.pid}) environment`).not.toContain(`${name}=`);
           expect(environ, `${p.argv0} (${p.pid}) environment`).not.toContain(value);
         }
       }
+      // Every long-lived process was read.
+      expect([...read]).toEqual(expect.arrayContaining(['supervisor', 'runsc', 'runsc-gofer', 'runsc-sandbox']));
       // The supervisor does get the rest of the worker's environment: the check reads the right thing.
       expect(await readFile(`/proc/${supervisor}/environ`, 'utf8')).toContain('CELLOS_ENV_CHECK_MARKER=present');
     } finally {
