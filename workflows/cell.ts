@@ -69,13 +69,21 @@ const DEFAULTS_FROM_ADMISSION_PATCH = 'defaults-from-admission';
 /** A run started by a schedule that did not pass scheduleId (the Temporal CLI's, the UI's) names it too. */
 const SCHEDULE_ID_FROM_SCHEDULER_PATCH = 'schedule-id-from-scheduler';
 
+/**
+ * Every patch above (and CLAIM_SETTLES_PATCH) at once: a cell started since records this one marker,
+ * and one TemporalChangeVersion upsert (a visibility write on the server), instead of three.
+ * Older histories lack it and ask the patches they recorded, one by one, as before.
+ */
+const CELL_LIFECYCLE_PATCH = 'cell-lifecycle-2';
+
 export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> {
   // Asked in the first activation, before the local activity: asked after it, a replay would meet
   // the marker in another workflow task than the first run did whenever the local activity's
   // result and the next commands were recorded in two tasks (a local activity is resolved from its
   // marker within the task that recorded it), and fail as non-deterministic.
-  const pull = patched(PULL_PLACEMENT_PATCH);
-  const controlFromStart = patched(CONTROL_QUEUE_FROM_START_PATCH);
+  const current = patched(CELL_LIFECYCLE_PATCH);
+  const pull = current || patched(PULL_PLACEMENT_PATCH);
+  const controlFromStart = current || patched(CONTROL_QUEUE_FROM_START_PATCH);
   const checked = cellInputOf(raw);
   if ('problem' in checked) {
     throw ApplicationFailure.nonRetryable(
@@ -87,11 +95,12 @@ export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> 
   // Callers that do not say whether the namespace has the search attributes (any client but ours)
   // get what admission finds; until then, and if admission fails, none are written: an unregistered
   // attribute would fail every workflow task. Cells before this patch assumed they were there.
-  const defaultsFromAdmission = patched(DEFAULTS_FROM_ADMISSION_PATCH);
+  const defaultsFromAdmission = current || patched(DEFAULTS_FROM_ADMISSION_PATCH);
   // Asked only by such a run (its start's search attributes are in history): other cells record no marker.
   const scheduler =
     input.scheduleId === undefined ? workflowInfo().typedSearchAttributes.get(ScheduledByIdKey) : undefined;
-  const scheduledBy = scheduler !== undefined && patched(SCHEDULE_ID_FROM_SCHEDULER_PATCH) ? scheduler : undefined;
+  const scheduledBy =
+    scheduler !== undefined && (current || patched(SCHEDULE_ID_FROM_SCHEDULER_PATCH)) ? scheduler : undefined;
   const cell = new CellState({
     indexed: defaultsFromAdmission ? input.indexed === true : input.indexed !== false,
     scheduleId: input.scheduleId ?? scheduledBy,
@@ -133,7 +142,7 @@ export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> 
     // the launch queue.
     const claim =
       pull && admitted.claimedBy === undefined
-        ? await claimHost(input, admitted, ref, cell)
+        ? await claimHost(input, admitted, ref, cell, current)
         : { hostId: pull ? admitted.claimedBy : admitted.hostId };
     const hostId = claim.hostId;
     if (claim.cancelled !== undefined) {
@@ -253,6 +262,7 @@ async function claimHost(
   admitted: Admission,
   ref: SandboxRef,
   cell: CellState,
+  current: boolean,
 ): Promise<{ hostId?: string | undefined; cancelled?: unknown }> {
   cell.enter('queued');
   const labels = admitted.labels ?? '';
@@ -293,7 +303,7 @@ async function claimHost(
   }
   if (hostId === undefined && failure === undefined) {
     if (cancelled === undefined) queued.cancel();
-    if (!stoppedAtOnce && patched(CLAIM_SETTLES_PATCH)) {
+    if (!stoppedAtOnce && (current || patched(CLAIM_SETTLES_PATCH))) {
       await CancellationScope.nonCancellable(() => condition(() => hostId !== undefined || failure !== undefined));
     }
   }
