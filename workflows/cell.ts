@@ -70,9 +70,11 @@ const DEFAULTS_FROM_ADMISSION_PATCH = 'defaults-from-admission';
 const SCHEDULE_ID_FROM_SCHEDULER_PATCH = 'schedule-id-from-scheduler';
 
 /**
- * Every patch above (and CLAIM_SETTLES_PATCH) at once: a cell started since records this one marker,
- * and one TemporalChangeVersion upsert (a visibility write on the server), instead of three.
- * Older histories lack it and ask the patches they recorded, one by one, as before.
+ * Every patch above at once, and a claim waited for when a queued cell is cancelled or killed (cells
+ * before it stopped at once, and a host that had claimed one as the cancel came kept what it
+ * prepared for a minute or more). A cell started since records this one marker and one
+ * TemporalChangeVersion upsert (a visibility write on the server) instead of three of each; older
+ * histories lack it and ask the patches they recorded, one by one, as before.
  */
 const CELL_LIFECYCLE_PATCH = 'cell-lifecycle-2';
 
@@ -248,12 +250,6 @@ async function cleanUp(host: HostActivities, ref: SandboxRef, cell: CellState): 
 }
 
 /**
- * Cells queued before this patch stopped at a kill or cancel without waiting for their claim's
- * answer, and a host that had claimed them as it came kept what it prepared for up to a minute.
- */
-const CLAIM_SETTLES_PATCH = 'claim-settles-on-cancel';
-
-/**
  * The host that took the cell from its launch queue, or none if a kill came first; `cancelled` when
  * the workflow was cancelled while the cell was queued (with the host that claimed it meanwhile).
  */
@@ -262,7 +258,8 @@ async function claimHost(
   admitted: Admission,
   ref: SandboxRef,
   cell: CellState,
-  current: boolean,
+  /** Wait for the claim's answer when stopped (cells started before CELL_LIFECYCLE_PATCH did not). */
+  settles: boolean,
 ): Promise<{ hostId?: string | undefined; cancelled?: unknown }> {
   cell.enter('queued');
   const labels = admitted.labels ?? '';
@@ -303,7 +300,7 @@ async function claimHost(
   }
   if (hostId === undefined && failure === undefined) {
     if (cancelled === undefined) queued.cancel();
-    if (!stoppedAtOnce && (current || patched(CLAIM_SETTLES_PATCH))) {
+    if (!stoppedAtOnce && settles) {
       await CancellationScope.nonCancellable(() => condition(() => hostId !== undefined || failure !== undefined));
     }
   }
