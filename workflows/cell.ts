@@ -70,9 +70,9 @@ const DEFAULTS_FROM_ADMISSION_PATCH = 'defaults-from-admission';
 const SCHEDULE_ID_FROM_SCHEDULER_PATCH = 'schedule-id-from-scheduler';
 
 /**
- * Every patch above at once, and a claim waited for when a queued cell is cancelled or killed (cells
+ * Every patch above at once, a claim waited for when a queued cell is cancelled or killed (cells
  * before it stopped at once, and a host that had claimed one as the cancel came kept what it
- * prepared for a minute or more). A cell started since records this one marker and one
+ * prepared for a minute or more), and no outcome memo where the search attributes hold it. A cell started since records this one marker and one
  * TemporalChangeVersion upsert (a visibility write on the server) instead of three of each; older
  * histories lack it and ask the patches they recorded, one by one, as before.
  */
@@ -203,8 +203,10 @@ export async function cellWorkflow(raw: CellWorkflowInput): Promise<CellResult> 
     // No scope when events are off: every promise made in a workflow costs a stack trace.
     if (events.on) await CancellationScope.nonCancellable(() => events.close());
     cell.enter('done');
-    // The outcome in the memo too: the UI shows current details only while a worker answers.
-    if (cell.outcome) {
+    // The outcome in the memo too where no search attribute holds it (the UI shows current details
+    // only while a worker answers). With them, CellOutcome and CellExitCode say it in the UI and the
+    // result has it all: a memo would cost the server one more visibility write per cell.
+    if (cell.outcome && !(current && cell.indexed)) {
       upsertMemo({ outcome: describeOutcome(cell.outcome), exitCode: exitCodeOf(cell.outcome) ?? null });
     }
   }
