@@ -65,15 +65,7 @@ export function createAdmissionActivities({
           failureTypes.unplaceable,
         );
       }
-      const runKey = Context.current().info.workflowExecution?.runId;
-      let claimed = false;
-      try {
-        claimed = claim && claimHere !== undefined && runKey !== undefined && claimHere(doc, runKey) === undefined;
-      } catch {
-        // Whatever stops a claim here (its memory, say) is the claim activity's to report.
-      }
-      return {
-        ...(claimed ? { claimedBy: hostId } : {}),
+      const admission: Admission = {
         cellId: doc.spec.id,
         hostId,
         labels: formatLabels(labels),
@@ -85,6 +77,23 @@ export function createAdmissionActivities({
         ...(searchAttributesRegistered ? { indexed: await searchAttributesRegistered() } : {}),
         ...(hostScheduleToStartSeconds ? { hostScheduleToStartSeconds } : {}),
       };
+      // The claim comes last, with nothing awaited after it, and not once this activity is cancelled
+      // or timed out: its workflow would never learn of a claim made then, and the host would hold
+      // the cell's room and bundle until the claim's hold and the reconciler let go of them.
+      const ctx = Context.current();
+      const runKey = ctx.info.workflowExecution?.runId;
+      let claimed = false;
+      try {
+        claimed =
+          claim &&
+          claimHere !== undefined &&
+          runKey !== undefined &&
+          !ctx.cancellationSignal.aborted &&
+          claimHere(doc, runKey) === undefined;
+      } catch {
+        // Whatever stops a claim here (its memory, say) is the claim activity's to report.
+      }
+      return claimed ? { claimedBy: hostId, ...admission } : admission;
     },
   };
 }

@@ -1,6 +1,7 @@
 // Failpoints for the chaos test: with CELLOS_FAILPOINTS_DIR set, a process that reaches point P
 // while the file P.arm exists consumes it, writes P.hit.<pid> and stalls, so that the test can
-// SIGKILL it exactly there. Without the variable this is one environment lookup.
+// SIGKILL it exactly there (CELLOS_FAILPOINTS_STALL_MS, default 30 s; a test that lets the process
+// go on after the stall sets it shorter). Without CELLOS_FAILPOINTS_DIR this is one environment lookup.
 import { access, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -27,5 +28,6 @@ export async function failpoint(name: FailpointName): Promise<void> {
   )
     return;
   await writeFile(join(dir, `${name}.hit.${process.pid}`), '');
-  await new Promise((r) => setTimeout(r, 30_000));
+  const stallMs = Number(process.env.CELLOS_FAILPOINTS_STALL_MS);
+  await new Promise((r) => setTimeout(r, Number.isSafeInteger(stallMs) && stallMs >= 0 ? stallMs : 30_000));
 }

@@ -1,7 +1,9 @@
 // Issue 9, item 8: a host never runs more sandboxes than CELLOS_MAX_CELLS (maxConcurrentCells), and a
 // full host still kills a cell at its deadline. Real dev server, real workers, real runsc; the number
 // of sandboxes is sampled from runsc itself while the cells run.
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { launchTaskQueue } from '../../src/contract/index.ts';
@@ -11,7 +13,7 @@ import type { CellHost } from '../../src/host/cell-host.ts';
 import { deadlineDocument, loopScript, shDocument, TRAPPED } from '../helpers/documents.ts';
 import { expectNoLeftovers } from '../helpers/host.ts';
 import { startRunningCell, startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
-import { sleep } from '../helpers/wait.ts';
+import { sleep, until } from '../helpers/wait.ts';
 
 const MAX_CELLS = 2;
 
@@ -210,6 +212,57 @@ describe('a cell cancelled while a host claims it', () => {
       await expectNoLeftovers(b.host);
     },
     90_000,
+  );
+});
+
+describe('a cell cancelled while its admission claims it', () => {
+  // Admission stalls (the admit failpoint) and the workflow is cancelled meanwhile. The cancel reaches
+  // the workflow only once the workflow task that the admission holds open ends: when the admission
+  // returns (a short stall: the cell was claimed, and is cleaned up on its host), or when the task is
+  // given up on (past ~8 s) and the admission times out (10 s): then its late claim must not be made,
+  // since no workflow would ever remove what it prepares.
+  it.each([
+    ['returns before its timeout', 5_000, true],
+    ['outlives its timeout', 12_000, false],
+  ] as const)(
+    'leaves nothing on the host when the admission %s',
+    async (_, stallMs, claimed) => {
+      const failpoints = await mkdtemp(join(tmpdir(), 'cellos-fp-'));
+      const saved = { dir: process.env.CELLOS_FAILPOINTS_DIR, stall: process.env.CELLOS_FAILPOINTS_STALL_MS };
+      process.env.CELLOS_FAILPOINTS_DIR = failpoints;
+      process.env.CELLOS_FAILPOINTS_STALL_MS = String(stallMs);
+      try {
+        const b = await bed();
+        await writeFile(join(failpoints, 'admit.arm'), '');
+        const run = await b.client.start(doc('echo never'));
+        await until(
+          'admission reaches its failpoint',
+          async () => (await readdir(failpoints)).some((f) => f.startsWith('admit.hit.')),
+          (hit) => hit,
+        );
+        const hitAt = Date.now();
+        await b.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
+        const r = await run.result();
+        expect(r.outcome.kind).toBe('cancelled');
+        expect(r.hostId !== undefined).toBe(claimed);
+        expect(r.sandboxStartedAt).toBeUndefined();
+        // Past the stall, where a late claim would have come.
+        await sleep(Math.max(0, hitAt + stallMs + 1000 - Date.now()));
+        expect(b.worker.room.use().cells).toBe(0);
+        expect(await readdir(b.host.config.cellsDir).catch(() => [])).toEqual([]);
+        await expectNoLeftovers(b.host);
+      } finally {
+        for (const [name, value] of [
+          ['CELLOS_FAILPOINTS_DIR', saved.dir],
+          ['CELLOS_FAILPOINTS_STALL_MS', saved.stall],
+        ] as const) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+        await rm(failpoints, { recursive: true, force: true });
+      }
+    },
+    60_000,
   );
 });
 
