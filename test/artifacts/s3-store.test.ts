@@ -10,6 +10,7 @@ import { createS3Store, S3StoreError } from '../../src/artifacts/s3-store.ts';
 import type { ArtifactPut, ArtifactStore } from '../../src/artifacts/store.ts';
 import { startMinio, type TestMinio } from '../helpers/minio.ts';
 import { freePort } from '../helpers/ports.ts';
+import { withEnv } from '../helpers/env.ts';
 
 const BUCKET = 'cellos-artifacts';
 const PREFIX = 'test/run';
@@ -239,23 +240,13 @@ describe('createS3Store', () => {
   });
 
   it('takes credentials from the environment through the SDK default chain when given no client', async () => {
-    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-    process.env.AWS_ACCESS_KEY_ID = minio.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = minio.secretAccessKey;
-    try {
+    const credentials = { AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey };
+    await withEnv(credentials, async () => {
       const fromEnv = createS3Store({ bucket: BUCKET, prefix: 'from-env', endpoint: minio.endpoint });
       const location = await fromEnv.put(await artifact('via env', { runId: 'run-env' }));
       expect(location).toBe(`s3://${BUCKET}/from-env/cells/cell-1/run-env/out.txt`);
       expect(text(await fromEnv.read(location, 4, 100))).toBe('env');
-    } finally {
-      for (const [name, value] of [
-        ['AWS_ACCESS_KEY_ID', saved.id],
-        ['AWS_SECRET_ACCESS_KEY', saved.secret],
-      ] as const) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    }
+    });
   });
 
   it('refuses a file whose size is not the one it was collected with, before sending anything', async () => {

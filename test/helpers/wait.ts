@@ -32,3 +32,10 @@ export async function until<T>(
     await sleep(opts.everyMs ?? 50);
   }
 }
+
+/** A promise and the function that resolves it, for a test that lets something go on at a time of its choosing. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve: (value: T) => void = () => undefined;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}

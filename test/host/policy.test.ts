@@ -16,6 +16,7 @@ import { runCell } from '../../src/host/run-cell.ts';
 import { rawDocument } from '../helpers/documents.ts';
 import { cellDoc, discardCell, expectNoLeftovers, leftovers, makeTestHost, repoRoot } from '../helpers/host.ts';
 import { until } from '../helpers/wait.ts';
+import { withEnv } from '../helpers/env.ts';
 
 const MiB = 1024 * 1024;
 type TestHost = Awaited<ReturnType<typeof makeTestHost>>;
@@ -267,17 +268,7 @@ describe('secrets: granted per cell, redacted from what the host reports (issue 
       TEMPORAL_TLS_KEY: '/planted/tls/key.pem',
       CELLOS_ENV_CHECK_MARKER: 'present',
     };
-    const saved = Object.fromEntries(Object.keys(planted).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, planted);
-    let envHost: TestHost;
-    try {
-      envHost = await host({ secrets: { PLANTED: planted.CELLOS_SECRET_PLANTED } });
-    } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
+    const envHost = await withEnv(planted, () => host({ secrets: { PLANTED: planted.CELLOS_SECRET_PLANTED } }));
     const handle = await envHost.launch(sh('sleep 30'), `env-${Date.now()}`);
     try {
       await until(

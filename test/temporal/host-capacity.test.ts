@@ -11,9 +11,10 @@ import { parseCellDocument } from '../../src/document/parse.ts';
 import type { CellRun } from '../../src/client/cell-client.ts';
 import type { CellHost } from '../../src/host/cell-host.ts';
 import { deadlineDocument, loopScript, shDocument, TRAPPED } from '../helpers/documents.ts';
+import { withEnv } from '../helpers/env.ts';
 import { expectNoLeftovers } from '../helpers/host.ts';
 import { startRunningCell, startTestBed, type TemporalTestBed } from '../helpers/temporal.ts';
-import { sleep, until } from '../helpers/wait.ts';
+import { deferred, sleep, until } from '../helpers/wait.ts';
 
 const MAX_CELLS = 2;
 
@@ -171,10 +172,8 @@ describe('a cell cancelled while a host claims it', () => {
       // was cancelled, so the workflow learns which host holds the cell only from that late answer.
       const b = await bed();
       const holders = await Promise.all(Array.from({ length: MAX_CELLS }, () => startRunningCell(b, doc('sleep 120'))));
-      let asked: (sandboxId: string) => void = () => undefined;
-      const claimAsked = new Promise<string>((resolve) => (asked = resolve));
-      let answer: () => void = () => undefined;
-      const answered = new Promise<void>((resolve) => (answer = resolve));
+      const asked = deferred<string>();
+      const answered = deferred();
       const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
       const claimer = await Worker.create({
         connection,
@@ -182,8 +181,8 @@ describe('a cell cancelled while a host claims it', () => {
         activities: {
           claimCell: async (input: { cellId: string; runKey: string; document: unknown }) => {
             const handle = await b.host.prepare(parseCellDocument(input.document), input.runKey);
-            asked(handle.sandboxId);
-            await answered;
+            asked.resolve(handle.sandboxId);
+            await answered.promise;
             return { hostId: b.host.config.hostId };
           },
         },
@@ -191,12 +190,12 @@ describe('a cell cancelled while a host claims it', () => {
       try {
         await claimer.runUntil(async () => {
           const run = await b.client.start(doc('echo never'));
-          const sandboxId = await claimAsked;
+          const sandboxId = await asked.promise;
           expect(await readdir(b.host.config.cellsDir)).toContain(sandboxId);
           if (how === 'killed') await run.kill('changed my mind');
           else await b.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
           await sleep(500);
-          answer();
+          answered.resolve();
           const r = await run.result();
           expect(r.outcome).toEqual(outcome);
           expect(r.cleanupError).toBeUndefined();
@@ -228,37 +227,30 @@ describe('a cell cancelled while its admission claims it', () => {
     'leaves nothing on the host when the admission %s',
     async (_, stallMs, claimed) => {
       const failpoints = await mkdtemp(join(tmpdir(), 'cellos-fp-'));
-      const saved = { dir: process.env.CELLOS_FAILPOINTS_DIR, stall: process.env.CELLOS_FAILPOINTS_STALL_MS };
-      process.env.CELLOS_FAILPOINTS_DIR = failpoints;
-      process.env.CELLOS_FAILPOINTS_STALL_MS = String(stallMs);
+      const env = { CELLOS_FAILPOINTS_DIR: failpoints, CELLOS_FAILPOINTS_STALL_MS: String(stallMs) };
       try {
-        const b = await bed();
-        await writeFile(join(failpoints, 'admit.arm'), '');
-        const run = await b.client.start(doc('echo never'));
-        await until(
-          'admission reaches its failpoint',
-          async () => (await readdir(failpoints)).some((f) => f.startsWith('admit.hit.')),
-          (hit) => hit,
-        );
-        const hitAt = Date.now();
-        await b.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
-        const r = await run.result();
-        expect(r.outcome.kind).toBe('cancelled');
-        expect(r.hostId !== undefined).toBe(claimed);
-        expect(r.sandboxStartedAt).toBeUndefined();
-        // Past the stall, where a late claim would have come.
-        await sleep(Math.max(0, hitAt + stallMs + 1000 - Date.now()));
-        expect(b.worker.room.use().cells).toBe(0);
-        expect(await readdir(b.host.config.cellsDir).catch(() => [])).toEqual([]);
-        await expectNoLeftovers(b.host);
+        await withEnv(env, async () => {
+          const b = await bed();
+          await writeFile(join(failpoints, 'admit.arm'), '');
+          const run = await b.client.start(doc('echo never'));
+          await until(
+            'admission reaches its failpoint',
+            async () => (await readdir(failpoints)).some((f) => f.startsWith('admit.hit.')),
+            (hit) => hit,
+          );
+          const hitAt = Date.now();
+          await b.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
+          const r = await run.result();
+          expect(r.outcome.kind).toBe('cancelled');
+          expect(r.hostId !== undefined).toBe(claimed);
+          expect(r.sandboxStartedAt).toBeUndefined();
+          // Past the stall, where a late claim would have come.
+          await sleep(Math.max(0, hitAt + stallMs + 1000 - Date.now()));
+          expect(b.worker.room.use().cells).toBe(0);
+          expect(await readdir(b.host.config.cellsDir).catch(() => [])).toEqual([]);
+          await expectNoLeftovers(b.host);
+        });
       } finally {
-        for (const [name, value] of [
-          ['CELLOS_FAILPOINTS_DIR', saved.dir],
-          ['CELLOS_FAILPOINTS_STALL_MS', saved.stall],
-        ] as const) {
-          if (value === undefined) delete process.env[name];
-          else process.env[name] = value;
-        }
         await rm(failpoints, { recursive: true, force: true });
       }
     },

@@ -26,6 +26,7 @@ import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
 import { deadlineDocument, loopScript, shDocument, TRAPPED } from '../helpers/documents.ts';
 import { repoRoot } from '../helpers/host.ts';
 import { fetchHistory, startRunningCell, useTestBed, waitForPhase } from '../helpers/temporal.ts';
+import { deferred } from '../helpers/wait.ts';
 
 const historiesDir = join(repoRoot, 'test', 'histories');
 const RECORD = process.env.RECORD_HISTORIES === '1';
@@ -206,18 +207,16 @@ function recordHistories(): void {
       // A stand-in host answers the claim only after the workflow was cancelled. Its queues are not
       // served: the cleanup's kill and removal time out (host timeout 1 s).
       const family = `${bed.taskQueue}-slow-claim`;
-      let asked: () => void = () => undefined;
-      const claimAsked = new Promise<void>((resolve) => (asked = resolve));
-      let answer: () => void = () => undefined;
-      const answered = new Promise<void>((resolve) => (answer = resolve));
+      const asked = deferred();
+      const answered = deferred();
       const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
       const claimer = await Worker.create({
         connection,
         taskQueue: launchTaskQueue(family, ''),
         activities: {
           claimCell: async () => {
-            asked();
-            await answered;
+            asked.resolve();
+            await answered.promise;
             return { hostId: 'slow' };
           },
         },
@@ -225,10 +224,10 @@ function recordHistories(): void {
       try {
         await claimer.runUntil(async () => {
           const run = await startIn(family, doc('true'), { hostScheduleToStartSeconds: 1 });
-          await claimAsked;
+          await asked.promise;
           await bed.client.temporal.workflow.getHandle(run.workflowId, run.runId).cancel();
           await new Promise((r) => setTimeout(r, 500));
-          answer();
+          answered.resolve();
           const r = await run.result();
           expect(r.outcome).toEqual({ kind: 'cancelled', reason: 'the workflow was cancelled' });
           await save('cancelled-as-claimed', run.workflowId, run.runId);
