@@ -13,7 +13,7 @@ import type { CellResult } from '../../src/contract/index.ts';
 import { createCellHost } from '../../src/host/cell-host.ts';
 import { createReconciler } from '../../src/host/reconciler.ts';
 import { cellRunStateFrom } from '../../src/worker/cell-run-state.ts';
-import { buildDist, cli } from '../cli/cli-helpers.ts';
+import { buildDist, cli, hasStackTrace } from '../cli/cli-helpers.ts';
 import { closeTestClient, connectTestClient } from '../helpers/client.ts';
 import { runCluster } from '../helpers/cluster.ts';
 import { shDocument, uniqueCellId } from '../helpers/documents.ts';
@@ -240,6 +240,19 @@ describe('three hosts, room for 4 cells each (one with memory for 2)', () => {
     const table = await cli(['hosts'], { env });
     expect(table.stdout).toMatch(new RegExp(`^${h1}\\s+-\\s+ready\\s+0/4`, 'm'));
   }, 120_000);
+
+  it('cellos drain of a host that no worker serves exits 2, naming the host and what to check, with no stack trace', async () => {
+    const env = { ...process.env, TEMPORAL_ADDRESS: cluster.address, CELLOS_TASK_QUEUE: taskQueue };
+    const absent = `absent-${process.pid}`;
+    const r = await cli(['drain', absent, '--reason', 'test'], { env });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`host ${absent} did not answer on task queue ${taskQueue}`);
+    expect(r.stderr).toContain('cellos hosts lists the hosts');
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    // The hosts that do run are untouched: none of them is draining.
+    const rows = JSON.parse((await cli(['hosts', '--json'], { env })).stdout) as { status?: { draining?: unknown } }[];
+    expect(rows.filter((row) => row.status?.draining !== undefined)).toEqual([]);
+  }, 60_000);
 
   it('cellos worker drains on SIGTERM: no new cells, its running cell finishes, then it exits', async () => {
     const leaving = await workerProcess({
