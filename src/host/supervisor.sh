@@ -112,6 +112,8 @@ if [ "$mode" = exec ]; then
     echo "the warm sandbox's init did not set the hostname: ${answer:-no answer in 10 s}" > "$dir/hostname.err"
   # The gate: the file "gate" (go or stop, written before the signal is sent) or a signal. A signal
   # makes wait return at once; the sleep only bounds one that slips in between the test and the wait.
+  # A cell folder removed under the waiting supervisor (by hand, or a host's state removed without
+  # removing its cells) stops it: nothing would ever open its gate.
   read_gate
   while [ -z "$go" ]; do
     sleep 1 &
@@ -119,6 +121,7 @@ if [ "$mode" = exec ]; then
     [ -n "$go" ] || [ -r "$dir/gate" ] || wait "$waiter"
     kill "$waiter" 2> /dev/null
     read_gate
+    [ -d "$dir" ] || { go=1 stop=1; }
   done
   : > "$dir/started"
   if [ -n "$stop" ]; then

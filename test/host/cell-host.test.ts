@@ -2,11 +2,12 @@
 // Every test runs twice: cells that boot their own sandbox (cold), and cells run in one of the
 // host's warm sandboxes (warmOnly makes sure each fitting cell gets one).
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareCellCgroup, removeCellCgroup } from '../../src/host/cgroups.ts';
 import { runCell } from '../../src/host/run-cell.ts';
+import { findHostProcesses } from '../../src/host/processes.ts';
 import { createReconciler } from '../../src/host/reconciler.ts';
 import {
   cellDoc,
@@ -505,6 +506,29 @@ describe("a cell's cgroups", () => {
     } finally {
       await host.cleanupDir();
     }
+  });
+});
+
+describe('a warm cell waiting at its gate', () => {
+  const host = useTestHost({ warmPoolSize: 2 });
+
+  it('stops, unrun, when its cell folder is removed under it', async () => {
+    // Removed by hand, or with its host's state: nothing would ever open the gate, and the supervisor
+    // used to wait there forever, one check a second.
+    const handle = await host.prepare(sh('echo ran'), `gate-gone-${Date.now()}`);
+    expect(handle.runscId).toBeDefined();
+    const supervisors = async () =>
+      (await findHostProcesses(host.config, handle.sandboxId)).filter((p) => p.kind === 'supervisor');
+    await until('its supervisor waits at the gate', supervisors, (found) => found.length > 0);
+    await rm(handle.cellDir, { recursive: true, force: true });
+    await until('its supervisor is gone', supervisors, (found) => found.length === 0, { ms: 10_000 });
+    // Its warm sandbox, no longer in the pool and named by no cell record, is the reconciler's.
+    const reconciler = createReconciler({ host, isCellRunning: async () => 'running', orphanGraceMs: 0 });
+    await until(
+      'the warm sandbox it had is gone',
+      async () => (await reconciler.reconcile(), await leftovers(host)),
+      (found) => found.length === 0,
+    );
   });
 });
 
