@@ -57,28 +57,40 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(hosts.map((h) => h.stop()));
+  // Every host is checked and disposed of, whatever an earlier one left; what was left is removed.
+  const problems: string[] = [];
   for (const h of hosts) {
     const host = await createCellHost({ hostId: h.hostId, stateDir: h.stateDir, defaultRootfs: defaultRootfs() });
-    if (sigkilled.has(h)) {
-      // A worker SIGKILLed in a removal (the victim may still be removing the first burst's last
-      // cells) leaves what the reconciler reaps: a folder without a record after its 60 s grace,
-      // which a restarted worker's rounds may not have reached yet. One round, nothing running now.
-      const isCellRunning = cellRunStateFrom(client.temporal);
-      await createReconciler({ host, isCellRunning, orphanGraceMs: 0 }).reconcile();
+    try {
+      if (sigkilled.has(h)) {
+        // A worker SIGKILLed in a removal (the victim may still be removing the first burst's last
+        // cells) leaves what the reconciler reaps: a folder without a record after its 60 s grace,
+        // which a restarted worker's rounds may not have reached yet. One round, nothing running now.
+        const isCellRunning = cellRunStateFrom(client.temporal);
+        await createReconciler({ host, isCellRunning, orphanGraceMs: 0 }).reconcile();
+      }
+      const left = await leftovers(host);
+      if (left.length > 0) {
+        const folders = await Promise.all(
+          left
+            .filter((l) => l.startsWith('cell record '))
+            .map(
+              async (l) =>
+                `${l}: ${(await readdir(join(host.config.cellsDir, l.slice(12))).catch(() => [])).join(' ')}`,
+            ),
+        );
+        problems.push(`leftovers on ${h.hostId}: ${left.join(', ')} ${folders.join('; ')}`);
+        for (const id of await readdir(host.config.cellsDir).catch(() => [])) {
+          await host.removeById(id).catch(() => undefined);
+        }
+      }
+    } finally {
+      await host.shutdown();
+      await h.dispose();
     }
-    const left = await leftovers(host);
-    const folders = await Promise.all(
-      left
-        .filter((l) => l.startsWith('cell record '))
-        .map(
-          async (l) => `${l}: ${(await readdir(join(host.config.cellsDir, l.slice(12))).catch(() => [])).join(' ')}`,
-        ),
-    );
-    host.close();
-    expect(left, `leftovers on ${h.hostId} ${folders.join('; ')}`).toEqual([]);
-    await h.dispose();
   }
   await closeTestClient(client);
+  expect(problems).toEqual([]);
 }, 120_000);
 
 /** The most sandboxes that ran at once on each host, from the hosts' own start and end times. */
