@@ -72,9 +72,10 @@ const SCHEDULE_ID_FROM_SCHEDULER_PATCH = 'schedule-id-from-scheduler';
 /**
  * Every patch above at once, a claim waited for when a queued cell is cancelled or killed (cells
  * before it stopped at once, and a host that had claimed one as the cancel came kept what it
- * prepared for a minute or more), and no outcome memo where the search attributes hold it. A cell started since records this one marker and one
- * TemporalChangeVersion upsert (a visibility write on the server) instead of three of each; older
- * histories lack it and ask the patches they recorded, one by one, as before.
+ * prepared for a minute or more), and no outcome memo where the search attributes hold it. A cell
+ * started since records this one marker and one TemporalChangeVersion upsert (a visibility write on
+ * the server) instead of three of each; older histories lack it and ask the patches they recorded,
+ * one by one, as before.
  */
 const CELL_LIFECYCLE_PATCH = 'cell-lifecycle-2';
 
