@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { childEnv } from '../../src/runsc/child-env.ts';
 import { createRunscDriver } from '../../src/runsc/driver.ts';
+import { withEnv } from '../helpers/env.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -27,12 +28,9 @@ it('runs runsc with the environment it is given and nothing inherited', async ()
     platform: 'ptrace',
     env: childEnv(workerEnv, ['hunter2']),
   });
-  process.env.CELLOS_SECRET_FROM_PROCESS = 'leaked-if-inherited';
-  try {
+  await withEnv({ CELLOS_SECRET_FROM_PROCESS: 'leaked-if-inherited' }, async () => {
     expect(await driver.list()).toEqual([]);
-  } finally {
-    delete process.env.CELLOS_SECRET_FROM_PROCESS;
-  }
+  });
   const env = await readFile(join(dir, 'env'), 'utf8');
   expect(env).toContain('MARK=kept');
   expect(env).not.toContain('hunter2');
