@@ -25,6 +25,12 @@ export interface AdmissionDeps {
    * launch queue, claim activity or workflow task in between (~20 ms of round trips).
    */
   readonly claimHere?: ClaimHere | undefined;
+  /**
+   * The server hands activities back with a workflow task's completion (its dynamic config
+   * system.enableActivityEagerExecution): a cell claimed here has its run sent to the workflow's own
+   * queue, where that comes back to this worker (CELLOS_EAGER_RUN).
+   */
+  readonly eagerRun?: boolean | undefined;
   /** This worker delivers lifecycle events (CELLOS_EVENTS_URL): the cells it admits emit them. */
   readonly events?: boolean | undefined;
   /** With payload keys: the blind index the correlation id is searchable under instead of itself. */
@@ -39,6 +45,7 @@ export function createAdmissionActivities({
   hostId,
   knownHosts,
   claimHere,
+  eagerRun = false,
   events = false,
   blindIndex,
   searchAttributesRegistered,
@@ -93,7 +100,7 @@ export function createAdmissionActivities({
       } catch {
         // Whatever stops a claim here (its memory, say) is the claim activity's to report.
       }
-      return claimed ? { claimedBy: hostId, ...admission } : admission;
+      return claimed ? { claimedBy: hostId, ...(eagerRun ? { eagerRun } : {}), ...admission } : admission;
     },
   };
 }

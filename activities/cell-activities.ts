@@ -4,6 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { CellDocument } from '../src/document/schema.ts';
 import {
   SANDBOX_LAUNCH_FAILED,
+  WRONG_HOST,
   failureTypes,
   type CellActivities,
   type CellExit,
@@ -57,6 +58,13 @@ export function createCellActivities({
      */
     async runSandbox(input) {
       const ctx = Context.current();
+      // Sent to a queue every host polls (an eager run, or its retry): only the claiming host runs it.
+      if (input.hostId !== undefined && input.hostId !== hostId) {
+        throw ApplicationFailure.nonRetryable(
+          `runSandbox: cell ${JSON.stringify(input.cellId)} was claimed by host ${JSON.stringify(input.hostId)}, not ${JSON.stringify(hostId)}`,
+          WRONG_HOST,
+        );
+      }
       // The host's own check: anything with access to the namespace can schedule work on this queue.
       const doc = asActivityFailure(() => parseCellDocument(input.document));
       if (doc.spec.id !== input.cellId) {

@@ -126,6 +126,8 @@ async function buildRig(started: Started, opts: RigOptions): Promise<Rig> {
       host,
       workflowBundle,
       maxConcurrentCells: 32,
+      // As the embedded default; CELLOS_EAGER_RUN=0 measures the run sent to the host's queue.
+      eagerRun: process.env.CELLOS_EAGER_RUN !== '0',
       // No reconciler: the raw baseline's bundle has a record that no workflow owns.
       reconcileIntervalMs: 0,
     });

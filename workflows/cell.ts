@@ -23,6 +23,7 @@ import {
 import { sandboxIdFor } from '../src/bundle/ids.ts';
 import { describeOutcome, exitCodeOf } from '../src/cell/outcome.ts';
 import {
+  WRONG_HOST,
   failureTypes,
   hostControlTaskQueue,
   hostTaskQueue,
@@ -392,20 +393,38 @@ function hostActivities(
   const hostQueue = hostTaskQueue(sharedQueueOf(input), hostId);
   // A host that does not pick up its work in this time is lost: the cell ends as host-lost.
   const scheduleToStartTimeout = `${input.hostScheduleToStartSeconds ?? admitted.hostScheduleToStartSeconds ?? DEFAULT_HOST_SCHEDULE_TO_START_S}s`;
-  const base = { taskQueue: hostQueue, scheduleToStartTimeout } as const;
   const controlQueue =
     controlFromStart || patched(CONTROL_QUEUE_PATCH) ? hostControlTaskQueue(sharedQueueOf(input), hostId) : hostQueue;
   const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' } as const;
   const argv = admitted.argv.join(' ');
-  const run = proxyActivities<HostActivities>({
-    ...base,
+  const runOptions = {
+    scheduleToStartTimeout,
     summary: `run cell ${cellId} in sandbox ${sandboxId} on host ${hostId}: ${argv.length > 80 ? `${argv.slice(0, 80)}…` : argv}`,
     startToCloseTimeout: `${admitted.ttlSeconds + grace + 600}s`,
     // A dead worker is noticed within this time; the retry re-attaches on the same host.
     heartbeatTimeout: '10s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry,
-  });
+  } as const;
+  const run = proxyActivities<HostActivities>({ ...runOptions, taskQueue: hostQueue });
+  // Claimed by the host of the worker running this task, whose server dispatches eagerly: the run
+  // goes to this workflow's own queue and comes back to that worker with this task's completion.
+  // A retry (or a server that does not hand it back) may reach any host's worker there: any other
+  // host refuses it at once, and it goes to the host's own queue.
+  const eager =
+    admitted.eagerRun === true && admitted.claimedBy === hostId
+      ? proxyActivities<HostActivities>(runOptions).runSandbox
+      : undefined;
+  const runSandbox: HostActivities['runSandbox'] = eager
+    ? async (args) => {
+        try {
+          return await eager({ ...args, hostId });
+        } catch (err) {
+          if (!isWrongHost(err)) throw err;
+          return run.runSandbox(args);
+        }
+      }
+    : run.runSandbox;
   const control = (summary: string) =>
     proxyActivities<HostActivities>({
       taskQueue: controlQueue,
@@ -417,7 +436,7 @@ function hostActivities(
       retry: { ...retry, maximumAttempts: 10 },
     });
   return {
-    runSandbox: run.runSandbox,
+    runSandbox,
     killSandbox: control(
       `kill sandbox ${sandboxId} of cell ${cellId} on host ${hostId}: SIGTERM, ${grace}s grace, SIGKILL`,
     ).killSandbox,
@@ -451,6 +470,10 @@ interface LegacyAdmission {
       readonly run: { readonly argv: readonly string[]; readonly limits: { readonly gracefulShutdownSeconds: number } };
     };
   };
+}
+
+function isWrongHost(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === WRONG_HOST;
 }
 
 function isHostLost(err: unknown): boolean {

@@ -77,6 +77,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       reconcileIntervalMs: opts.cfg.reconcileIntervalSeconds * 1000,
       orphanGraceMs: opts.cfg.orphanGraceSeconds * 1000,
       eventsUrl: opts.cfg.eventsUrl,
+      eagerRun: opts.cfg.eagerRun,
       hostScheduleToStartSeconds: opts.cfg.hostScheduleToStartSeconds,
     });
   } catch (err) {

@@ -41,6 +41,12 @@ export function failureTypeOf(err: unknown): CellFailureType | undefined {
   return err instanceof Error && isCellFailureType(type) ? type : undefined;
 }
 
+/**
+ * A run sent to a queue every host polls (an eager run) reached a host other than the one that
+ * claimed the cell: refused before it touches anything; the workflow sends it to its host's queue.
+ */
+export const WRONG_HOST = 'WrongHost';
+
 /** Retried launches of a sandbox whose runsc failed before the workload started. */
 export const SANDBOX_LAUNCH_FAILED = 'SandboxLaunchFailed';
 

@@ -59,8 +59,9 @@ export function launchTaskQueue(taskQueue: string, labels: string): string {
 }
 
 /**
- * Activity types. `admitCell` runs as a local activity; `runSandbox` on the host's own queue, kill and
- * remove on its control queue (and on the host's queue for cells started before it existed).
+ * Activity types. `admitCell` runs as a local activity; `runSandbox` on the host's own queue (or, an
+ * eager run, on the shared queue: see Admission.eagerRun), kill and remove on its control queue (and
+ * on the host's queue for cells started before it existed).
  */
 export const activityNames = {
   admitCell: 'admitCell',

@@ -108,6 +108,12 @@ export interface Admission {
    * draining): the cell skips the launch queue. Absent in cells admitted before local claims.
    */
   readonly claimedBy?: string | undefined;
+  /**
+   * The run of a cell claimed here goes to the workflow's own queue, where the server hands it back
+   * to this worker with the workflow task's completion (eager dispatch; CELLOS_EAGER_RUN), not to the
+   * host's queue: no dispatch through the server's matching. Absent: the host's queue.
+   */
+  readonly eagerRun?: boolean | undefined;
   /** spec.correlation.correlationId (for the events; in the history's encrypted payloads). */
   readonly correlationId?: string | undefined;
   /**
@@ -182,8 +188,12 @@ export interface CellActivities {
    * own queue (or, if none comes, for a minute).
    */
   claimCell(input: SandboxRef & { document: unknown }): Promise<Claim>;
-  /** Prepares, starts, waits for and removes the sandbox; re-attaches on a retry. */
-  runSandbox(input: SandboxRef & { document: unknown }): Promise<SandboxExit>;
+  /**
+   * Prepares, starts, waits for and removes the sandbox; re-attaches on a retry. `hostId`: the host
+   * it must run on, when it was sent to a queue that every host polls (an eager run); any other host
+   * refuses it at once (WrongHost) and the workflow sends it to that host's own queue.
+   */
+  runSandbox(input: SandboxRef & { document: unknown; hostId?: string | undefined }): Promise<SandboxExit>;
   /** SIGTERM, the grace, then SIGKILL; records why, so the outcome says it. */
   killSandbox(input: SandboxRef & { reason: KillReason; message: string }): Promise<void>;
   /** Deletes the sandbox and removes its bundle, cgroups and record. Idempotent. */

@@ -42,6 +42,12 @@ export interface CellWorkerOptions {
    */
   readonly claimLocally?: boolean | undefined;
   /**
+   * CELLOS_EAGER_RUN: the server hands activities back eagerly (system.enableActivityEagerExecution),
+   * so a cell claimed by this worker's host has its run sent to the shared queue and handed back to
+   * this worker with the workflow task's completion (default false).
+   */
+  readonly eagerRun?: boolean | undefined;
+  /**
    * CELLOS_EVENTS_URL: where the cells this worker admits post their lifecycle events (CloudEvents);
    * undefined: no events. Set the same on every worker of a task queue.
    */
@@ -221,6 +227,8 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
     }),
   );
   void attributesRegistered();
+  // The SDK's lines about the host activities name the cell, the host and the phase, as ours do.
+  const interceptors = { activity: [cellLogAttributes(hostId)] };
   const shared = await Worker.create({
     ...common,
     taskQueue: opts.taskQueue,
@@ -230,13 +238,22 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
         hostId,
         knownHosts: hostList(client, opts.taskQueue, ad),
         claimHere: opts.claimLocally === false ? undefined : createClaimHere(claimDeps),
+        eagerRun: opts.eagerRun === true,
         events: opts.eventsUrl !== undefined,
         blindIndex: blindIndexOf(opts.dataConverter),
         searchAttributesRegistered: attributesRegistered,
         hostScheduleToStartSeconds: opts.hostScheduleToStartSeconds,
       }),
       ...createEventActivities({ eventsUrl: opts.eventsUrl, log }),
+      // Eager runs, and their retries, which any host's worker may take: only the claiming host
+      // runs one (see runSandbox). Registered whatever this worker's eagerRun: another's may send them.
+      runSandbox: activities.runSandbox,
     },
+    interceptors,
+    // Claimed runs are at most maxCells at once; the rest is the SDK's default for the events.
+    maxConcurrentActivityTaskExecutions: maxCells + 100,
+    // As the host's queue: a run's heartbeats carry its output for `cellos logs -f`.
+    maxHeartbeatThrottleInterval: '1s',
   });
   const fixed = (numSlots: number) => ({ type: 'fixed-size', numSlots }) as const;
   const launchers = await Promise.all(
@@ -255,8 +272,6 @@ export async function createCellWorker(opts: CellWorkerOptions): Promise<CellWor
       }),
     ),
   );
-  // The SDK's lines about these activities name the cell, the host and the phase, as ours do.
-  const interceptors = { activity: [cellLogAttributes(hostId)] };
   const hostWorker = await Worker.create({
     ...common,
     taskQueue: hostQueue,

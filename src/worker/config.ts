@@ -59,6 +59,12 @@ export interface WorkerConfig extends ClientConfig {
   readonly metricsAddress: string | undefined;
   /** CELLOS_EVENTS_URL: where cells' CloudEvents are posted (an http: or https: URL); undefined: no events. */
   readonly eventsUrl: string | undefined;
+  /**
+   * CELLOS_EAGER_RUN: the server dispatches activities eagerly (system.enableActivityEagerExecution),
+   * so a cell claimed at admission has its run handed back with the workflow task's completion.
+   * Default: on with the embedded default (its dev server has it), off with TEMPORAL_ADDRESS.
+   */
+  readonly eagerRun: boolean;
   /** CELLOS_ARTIFACTS_S3_*: the bucket exported artifacts go to; undefined: the host's folder store. */
   readonly artifactsS3: S3StoreConfig | undefined;
 }
@@ -172,6 +178,7 @@ export function workerConfigFromEnv(env: Env): WorkerConfig {
     orphanGraceSeconds: parseIntSetting('CELLOS_ORPHAN_GRACE_SECONDS', env.CELLOS_ORPHAN_GRACE_SECONDS, 60, 1, 86_400),
     metricsAddress: parseListenAddress('CELLOS_METRICS_ADDRESS', env.CELLOS_METRICS_ADDRESS),
     eventsUrl: parseEventsUrl(env.CELLOS_EVENTS_URL),
+    eagerRun: parseBool('CELLOS_EAGER_RUN', env.CELLOS_EAGER_RUN) ?? client.temporal.address === undefined,
     artifactsS3,
     host,
   };

@@ -54,6 +54,8 @@ export async function startTestWorker(
   const taskQueue = opts.taskQueue ?? `test-${host.config.hostId}`;
   const connection = await NativeConnection.connect({ address: opts.address ?? inject('temporalAddress') });
   const worker = await createCellWorker({
+    // As on the embedded default: the test run's dev server (and the cluster tier's) dispatch eagerly.
+    eagerRun: true,
     ...opts.worker,
     connection,
     taskQueue,

@@ -40,6 +40,8 @@ const doc = (script: string) => shDocument(script, { prefix: 'crash', ttlSeconds
 
 const scheduledActivities = (history: History) =>
   (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+const scheduledQueues = (history: History) =>
+  (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.taskQueue?.name ?? []);
 
 describe('worker shutdown', () => {
   it('leaves running cells running, and a restarted worker of the same host ends them with their true outcome', async () => {
@@ -78,7 +80,7 @@ describe('host lost', () => {
     const lost = await bed({ hostScheduleToStartSeconds: 5 });
     const { run, sandboxId } = await startRunningCell(lost, doc('sleep 60'));
     // Another host keeps the shared queue served, so the workflow can end without the lost one.
-    await bed({ taskQueue: lost.taskQueue });
+    const other = await bed({ taskQueue: lost.taskQueue });
     await lost.stopWorker();
 
     const t0 = Date.now();
@@ -92,7 +94,17 @@ describe('host lost', () => {
     // the lost worker's sticky queue.
     expect(Date.now() - t0).toBeLessThan(30_000);
     const history = await fetchHistory(lost, run.workflowId, run.runId);
-    expect(scheduledActivities(history)).toEqual(['runSandbox']);
+    // The run went to the shared queue (an eager run, claimed at admission); its retry after the
+    // worker's shutdown reached the other host, which refused it (WrongHost) without touching
+    // anything, and it went on to the lost host's own queue, where nobody took it.
+    expect(scheduledActivities(history)).toEqual(['runSandbox', 'runSandbox']);
+    expect(scheduledQueues(history)).toEqual([lost.taskQueue, `${lost.taskQueue}@${lost.host.config.hostId}`]);
+    const refused = history.events?.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes;
+    expect(refused?.failure?.applicationFailureInfo?.type).toBe('WrongHost');
+    expect(refused?.failure?.message).toContain(
+      `was claimed by host "${lost.host.config.hostId}", not "${other.host.config.hostId}"`,
+    );
+    await expectNoLeftovers(other.host);
 
     // Nobody was there to stop the sandbox. When the host is back, its reconciler removes it.
     expect((await lost.host.runsc.state(sandboxId))?.status).toBe('running');

@@ -25,8 +25,8 @@ import {
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle.ts';
 import { deadlineDocument, loopScript, shDocument, TRAPPED } from '../helpers/documents.ts';
 import { repoRoot } from '../helpers/host.ts';
-import { fetchHistory, startRunningCell, useTestBed, waitForPhase } from '../helpers/temporal.ts';
-import { deferred } from '../helpers/wait.ts';
+import { fetchHistory, startRunningCell, startTestBed, useTestBed, waitForPhase } from '../helpers/temporal.ts';
+import { deferred, until } from '../helpers/wait.ts';
 
 const historiesDir = join(repoRoot, 'test', 'histories');
 const RECORD = process.env.RECORD_HISTORIES === '1';
@@ -47,6 +47,8 @@ const PATHS = [
   'cancelled-while-queued',
   'cancelled-as-claimed',
   'scheduled-by-temporal',
+  'eager-run',
+  'eager-run-refused',
 ] as const;
 type PathName = (typeof PATHS)[number];
 
@@ -267,6 +269,44 @@ function recordHistories(): void {
         await save('scheduled-by-temporal', started!.workflowId, started!.firstExecutionRunId);
       } finally {
         await schedule.delete();
+      }
+    },
+    async 'eager-run'() {
+      // Claimed at admission: the run on the shared queue, handed back with workflow task 1.
+      const run = await bed.client.start(doc('echo eager'));
+      expect((await run.result()).outcome).toEqual({ kind: 'exited', code: 0 });
+      await save('eager-run', run.workflowId, run.runId);
+    },
+    async 'eager-run-refused'() {
+      // The eager run's retry (its worker shut down) reached another host, which refused it
+      // (WrongHost); the run went on to the claiming host's own queue, where a new worker of that
+      // host re-attached.
+      const first = await startTestBed();
+      const beds = [first];
+      try {
+        // Longer than the shutdown's 5 s grace: the first attempt fails with the worker.
+        const { run } = await startRunningCell(first, doc('sleep 9; echo done'));
+        beds.push(await startTestBed({ taskQueue: first.taskQueue }));
+        await first.stopWorker();
+        // The claiming host comes back only once the other one has refused the retry.
+        await until(
+          'the retry refused by the other host',
+          async () => JSON.stringify((await fetchHistory(first, run.workflowId, run.runId)).events),
+          (events) => events.includes('WrongHost'),
+          { everyMs: 200 },
+        );
+        beds.push(
+          await startTestBed({
+            host: { hostId: first.host.config.hostId, stateDir: first.host.config.stateDir },
+            taskQueue: first.taskQueue,
+          }),
+        );
+        const r = await run.result();
+        expect(r.outcome).toEqual({ kind: 'exited', code: 0 });
+        expect(r.stdout.tail).toBe('done\n');
+        await save('eager-run-refused', run.workflowId, run.runId);
+      } finally {
+        for (const b of beds.reverse()) await b.close();
       }
     },
   };

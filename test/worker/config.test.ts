@@ -1,4 +1,4 @@
-// CELLOS_METRICS_ADDRESS, CELLOS_EVENTS_URL and the artifact settings: values the worker can use, or a
+// CELLOS_METRICS_ADDRESS, CELLOS_EVENTS_URL, CELLOS_EAGER_RUN and the artifact settings: values the worker can use, or a
 // message naming the variable.
 import { describe, expect, it } from 'vitest';
 import { ARTIFACT_DEFAULTS } from '../../src/artifacts/limits.ts';
@@ -66,6 +66,25 @@ describe('CELLOS_EVENTS_URL', () => {
     }
     expect(message).toMatch(/^CELLOS_EVENTS_URL must not carry a user name or password/);
     expect(message).not.toContain('hunter2');
+  });
+});
+
+describe('CELLOS_EAGER_RUN', () => {
+  it('is on with the embedded default, whose dev server dispatches eagerly, and off with TEMPORAL_ADDRESS', () => {
+    expect(workerConfigFromEnv({ CELLOS_HOST_ID: 'h1' }).eagerRun).toBe(true);
+    expect(workerConfigFromEnv(base).eagerRun).toBe(false);
+    expect(workerConfigFromEnv({ ...base, CELLOS_EAGER_RUN: '' }).eagerRun).toBe(false);
+  });
+
+  it('says so either way when set', () => {
+    expect(workerConfigFromEnv({ ...base, CELLOS_EAGER_RUN: 'true' }).eagerRun).toBe(true);
+    expect(workerConfigFromEnv({ CELLOS_HOST_ID: 'h1', CELLOS_EAGER_RUN: '0' }).eagerRun).toBe(false);
+  });
+
+  it('refuses anything but a boolean, naming the variable', () => {
+    expect(() => workerConfigFromEnv({ ...base, CELLOS_EAGER_RUN: 'fast' })).toThrow(
+      'CELLOS_EAGER_RUN="fast" must be true or false',
+    );
   });
 });
 
