@@ -271,10 +271,31 @@ async function runChaos(chaos: Chaos): Promise<void> {
   } while (leaks.length > 0 && Date.now() < until);
   for (const l of leaks) log(`leak ${l}`);
   const faults = await injectedFaults(chaos);
+  // Runs sent eagerly to the shared queue, and those of them that another host refused (a retry
+  // after a SIGKILL that reached the wrong host) before they went to their own host's queue.
+  let eagerRuns = 0;
+  let refusedRuns = 0;
+  for (const c of cells) {
+    const r = c.result;
+    if (r === undefined) continue;
+    const history = await retry(() => chaos.client.temporal.workflow.getHandle(r.workflowId, r.runId).fetchHistory());
+    const events = history.events ?? [];
+    const run = (e: (typeof events)[number]) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'runSandbox';
+    if (events.some((e) => run(e) && e.activityTaskScheduledEventAttributes?.taskQueue?.name === chaos.taskQueue)) {
+      eagerRuns++;
+    }
+    if (
+      events.some((e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'WrongHost')
+    ) {
+      refusedRuns++;
+    }
+  }
   log(
     `cells=${cells.length} kills=${stats.kills} restarts=${stats.restarts} server-restarts=${stats.serverRestarts} ` +
       `across-restart=${stats.acrossRestart.length} failpoints=${[...stats.pointsHit].join(',')} ` +
-      `injected-faults=${faults} wrong-outcomes=${wrong.length} leaks=${leaks.length}`,
+      `injected-faults=${faults} eager-runs=${eagerRuns} refused-runs=${refusedRuns} ` +
+      `wrong-outcomes=${wrong.length} leaks=${leaks.length}`,
   );
   expect(wrong.map((c) => c.id)).toEqual([]);
   expect(leaks).toEqual([]);
@@ -285,6 +306,7 @@ async function runChaos(chaos: Chaos): Promise<void> {
   expect(stats.acrossRestart.length).toBeGreaterThan(0);
   expect(lostAcrossRestart.map((c) => c.id)).toEqual([]);
   expect(faults).toBeGreaterThan(0);
+  expect(eagerRuns).toBeGreaterThan(0);
 }
 
 /** A log line of the run: `chaos <tier> +<seconds since set-up>s: <line>`. */
@@ -307,6 +329,9 @@ function startWorker(chaos: Chaos, host: Host): void {
       CELLOS_ORPHAN_GRACE_SECONDS: '10',
       CELLOS_HOST_TIMEOUT_SECONDS: '600',
       CELLOS_MAX_CELLS: '16',
+      // Both tiers' servers dispatch eagerly: a SIGKILLed run's retry may reach another host, which
+      // must refuse it (WrongHost) for the run to go back to its own host's queue.
+      CELLOS_EAGER_RUN: '1',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
